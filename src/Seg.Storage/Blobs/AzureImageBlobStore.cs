@@ -1,0 +1,158 @@
+using System.Security.Cryptography;
+using Azure;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+
+namespace Seg.Storage.Blobs;
+
+/// <summary>
+/// Images in Azure Blob Storage (or Azurite). Uploads are conditional (<c>If-None-Match: *</c>): a repeated
+/// upload of the same bytes finds the blob, sees the same Content-MD5 and writes nothing; a blob with other
+/// bytes (left by an earlier, interrupted attempt) is replaced only in the version that was compared
+/// (<c>If-Match</c>), so two racing writers cannot silently overwrite each other.
+/// </summary>
+public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
+{
+    private const int MaxConflictRounds = 3;
+    private readonly BlobContainerClient _container;
+    private readonly SemaphoreSlim _containerLock = new(1, 1);
+    private bool _containerReady;
+
+    /// <summary>Creates the store from options (connection string and container name).</summary>
+    /// <param name="options">Blob storage options.</param>
+    /// <exception cref="ArgumentException">The connection string is missing or the container name is invalid.</exception>
+    public AzureImageBlobStore(BlobStorageOptions options)
+        : this(CreateContainerClient(options))
+    {
+    }
+
+    /// <summary>Creates the store over an existing container client (the container is created when missing).</summary>
+    /// <param name="container">Container client.</param>
+    public AzureImageBlobStore(BlobContainerClient container)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        _container = container;
+    }
+
+    /// <summary>The container the store writes to.</summary>
+    public Uri ContainerUri => _container.Uri;
+
+    /// <inheritdoc />
+    public async Task<StoredImage> UploadPngAsync(Guid taskId, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
+    {
+        if (png.IsEmpty)
+        {
+            throw new ArgumentException("png must not be empty", nameof(png));
+        }
+
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        var name = ImageBlobNames.ForTask(taskId);
+        var blob = _container.GetBlobClient(name);
+        var md5 = MD5.HashData(png.Span);
+        var md5Base64 = Convert.ToBase64String(md5);
+        var content = BinaryData.FromBytes(png);
+
+        var conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
+        for (var round = 0; round < MaxConflictRounds; round++)
+        {
+            try
+            {
+                await blob.UploadAsync(content, UploadOptions(md5, conditions), cancellationToken).ConfigureAwait(false);
+                return new StoredImage(name, blob.Uri, md5Base64, conditions.IfMatch is null ? BlobWriteOutcome.Created : BlobWriteOutcome.Replaced);
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // 409 BlobAlreadyExists answers If-None-Match: *; 412 answers a failed If-Match.
+            }
+
+            BlobProperties existing;
+            try
+            {
+                existing = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
+                continue;
+            }
+
+            if (existing.ContentHash is { } hash && hash.AsSpan().SequenceEqual(md5))
+            {
+                return new StoredImage(name, blob.Uri, md5Base64, BlobWriteOutcome.AlreadyPresent);
+            }
+
+            conditions = new BlobRequestConditions { IfMatch = existing.ETag };
+        }
+
+        throw new InvalidOperationException($"blob '{name}' kept changing during {MaxConflictRounds} upload attempts; another writer is active");
+    }
+
+    /// <inheritdoc />
+    public async Task<Stream> OpenReadAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        var name = ImageBlobNames.ForTask(taskId);
+        try
+        {
+            var download = await _container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return download.Value.Content;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new FileNotFoundException($"no image stored for task {taskId} (blob '{name}' in container '{_container.Name}')", name, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> ExistsAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        var response = await _container.GetBlobClient(ImageBlobNames.ForTask(taskId)).ExistsAsync(cancellationToken).ConfigureAwait(false);
+        return response.Value;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _containerLock.Dispose();
+
+    private static BlobUploadOptions UploadOptions(byte[] md5, BlobRequestConditions conditions) => new()
+    {
+        // ContentHash is stored with the blob (compared on a repeat); the transfer checksum lets the
+        // service reject bytes damaged on the way.
+        HttpHeaders = new BlobHttpHeaders { ContentType = "image/png", ContentHash = md5 },
+        Conditions = conditions,
+        TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5 },
+    };
+
+    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _containerReady))
+        {
+            return;
+        }
+
+        await _containerLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_containerReady)
+            {
+                await _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _containerReady, true);
+            }
+        }
+        finally
+        {
+            _containerLock.Release();
+        }
+    }
+
+    private static BlobContainerClient CreateContainerClient(BlobStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new ArgumentException("blob connection string must be set (BlobStorage:ConnectionString or ConnectionStrings:Blobs)", nameof(options));
+        }
+
+        options.ValidateContainerName();
+        return new BlobServiceClient(options.ConnectionString).GetBlobContainerClient(options.ContainerName);
+    }
+}

@@ -1,0 +1,53 @@
+namespace Seg.Storage.Entities;
+
+/// <summary>
+/// One task = one image of a sweep. The table is also the outbox: the dispatcher publishes pending rows
+/// and marks them queued.
+/// </summary>
+public sealed class RenderTaskRecord
+{
+    /// <summary>Stable task id, given by the caller (the same sweep expands to the same ids).</summary>
+    public Guid Id { get; set; }
+
+    /// <summary>Owning sweep.</summary>
+    public Guid SweepId { get; set; }
+
+    /// <summary>Position of the task in the sweep's expansion; unique per sweep.</summary>
+    public int TaskIndex { get; set; }
+
+    /// <summary>Current status.</summary>
+    public RenderTaskStatus Status { get; set; }
+
+    /// <summary>Priority copied from the sweep, so dispatch ordering needs no join.</summary>
+    public int Priority { get; set; }
+
+    /// <summary>How many times a worker started this task.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>Reason of the last failure, if any.</summary>
+    public string? LastError { get; set; }
+
+    /// <summary>Worker that runs or last ran the task.</summary>
+    public string? WorkerId { get; set; }
+
+    /// <summary>Every resolved render parameter of the task as JSON (jsonb).</summary>
+    public string ParametersJson { get; set; } = "{}";
+
+    /// <summary>Model name, kept as a column so workers and dashboards can filter by it.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>When the task was stored (UTC); the sweep's creation time.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the task was last published to the broker (UTC).</summary>
+    public DateTimeOffset? QueuedAt { get; set; }
+
+    /// <summary>When a worker last started the task (UTC).</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>When the task reached a final status (UTC).</summary>
+    public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>Device seconds spent on the task, summed over attempts (accounting).</summary>
+    public double GpuSeconds { get; set; }
+}

@@ -1,0 +1,14 @@
+namespace Seg.Storage.Tasks;
+
+/// <summary>One task of a sweep being stored.</summary>
+/// <param name="Id">Stable task id (the same sweep expands to the same ids).</param>
+/// <param name="TaskIndex">Position in the sweep's expansion, unique per sweep, &gt;= 0.</param>
+/// <param name="Model">Model name.</param>
+/// <param name="ParametersJson">Every resolved render parameter as JSON.</param>
+public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string ParametersJson);
+
+/// <summary>Outcome of storing a sweep.</summary>
+/// <param name="SweepId">Id of the stored sweep, or of the earlier sweep with the same idempotency key.</param>
+/// <param name="Created">False when a sweep with the same idempotency key already existed and nothing was written.</param>
+/// <param name="TaskCount">Number of tasks of the sweep.</param>
+public sealed record SweepInsertResult(Guid SweepId, bool Created, int TaskCount);

@@ -1,0 +1,151 @@
+using Microsoft.EntityFrameworkCore;
+using Seg.Storage.Entities;
+
+namespace Seg.Storage.Tasks;
+
+/// <summary>Atomic sweep state changes: start, pause, resume, cancel, requeue failed tasks, completion.</summary>
+/// <param name="db">Database context (scoped).</param>
+/// <param name="time">Clock for the transition times.</param>
+public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
+{
+    /// <summary>Marks a pending sweep running (its first task was dispatched).</summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>True when this call changed it.</returns>
+    public Task<bool> TryMarkRunningAsync(Guid sweepId, CancellationToken cancellationToken) =>
+        MoveAsync(sweepId, [SweepStatus.Pending], SweepStatus.Running, cancellationToken);
+
+    /// <summary>Pauses a pending or running sweep: the dispatcher stops sending its tasks.</summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>True when this call paused it.</returns>
+    public Task<bool> TryPauseAsync(Guid sweepId, CancellationToken cancellationToken) =>
+        MoveAsync(sweepId, [SweepStatus.Pending, SweepStatus.Running], SweepStatus.Paused, cancellationToken);
+
+    /// <summary>Resumes a paused sweep.</summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>True when this call resumed it.</returns>
+    public Task<bool> TryResumeAsync(Guid sweepId, CancellationToken cancellationToken) =>
+        MoveAsync(sweepId, [SweepStatus.Paused], SweepStatus.Running, cancellationToken);
+
+    /// <summary>
+    /// Cancels a sweep that has not ended, and in the same transaction every task of it that is pending
+    /// or queued (a queued task's message is acknowledged unrendered when a worker sees it cancelled).
+    /// Running tasks finish.
+    /// </summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The number of tasks cancelled, or null when the sweep was missing or had already ended.</returns>
+    public async Task<int?> TryCancelAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var changed = await db.Sweeps
+                .Where(s => s.Id == sweepId && (s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running || s.Status == SweepStatus.Paused))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(x => x.Status, SweepStatus.Cancelled)
+                    .SetProperty(x => x.UpdatedAt, now)
+                    .SetProperty(x => x.FinishedAt, now), cancellationToken).ConfigureAwait(false);
+            if (changed == 0)
+            {
+                return (int?)null;
+            }
+
+            var tasks = await db.RenderTasks
+                .Where(t => t.SweepId == sweepId && (t.Status == RenderTaskStatus.Pending || t.Status == RenderTaskStatus.Queued))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(t => t.Status, RenderTaskStatus.Cancelled)
+                    .SetProperty(t => t.FinishedAt, now), cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return tasks;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts the failed tasks of a sweep that still have attempts left (attempts &lt; max_attempts) back to
+    /// pending, and a failed sweep back to running. Tasks out of attempts stay failed.
+    /// </summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The number of tasks requeued.</returns>
+    public async Task<int> RequeueFailedAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var requeued = await db.RenderTasks
+                .Where(t => t.SweepId == sweepId && t.Status == RenderTaskStatus.Failed
+                    && db.Sweeps.Any(s => s.Id == t.SweepId && s.Status != SweepStatus.Cancelled && t.Attempts < s.MaxAttempts))
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(t => t.Status, RenderTaskStatus.Pending)
+                    .SetProperty(t => t.FinishedAt, (DateTimeOffset?)null)
+                    .SetProperty(t => t.QueuedAt, (DateTimeOffset?)null)
+                    .SetProperty(t => t.WorkerId, (string?)null), cancellationToken).ConfigureAwait(false);
+            if (requeued > 0)
+            {
+                await db.Sweeps
+                    .Where(s => s.Id == sweepId && (s.Status == SweepStatus.Failed || s.Status == SweepStatus.Succeeded))
+                    .ExecuteUpdateAsync(s => s
+                        .SetProperty(x => x.Status, SweepStatus.Running)
+                        .SetProperty(x => x.UpdatedAt, now)
+                        .SetProperty(x => x.FinishedAt, (DateTimeOffset?)null), cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return requeued;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Derives the final status of a sweep whose tasks have all ended: failed if any task failed,
+    /// otherwise succeeded. A cancelled sweep stays cancelled.
+    /// </summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The status this call set, or null when tasks are still active or the sweep had already ended.</returns>
+    public async Task<SweepStatus?> TryCompleteAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var changed = await db.Sweeps
+            .Where(s => s.Id == sweepId
+                && (s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running || s.Status == SweepStatus.Paused)
+                && !db.RenderTasks.Any(t => t.SweepId == s.Id
+                    && (t.Status == RenderTaskStatus.Pending || t.Status == RenderTaskStatus.Queued || t.Status == RenderTaskStatus.Running)))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(x => x.Status, x => db.RenderTasks.Any(t => t.SweepId == x.Id && t.Status == RenderTaskStatus.Failed)
+                    ? SweepStatus.Failed
+                    : SweepStatus.Succeeded)
+                .SetProperty(x => x.UpdatedAt, now)
+                .SetProperty(x => x.FinishedAt, now), cancellationToken).ConfigureAwait(false);
+        if (changed == 0)
+        {
+            return null;
+        }
+
+        return await db.Sweeps.AsNoTracking().Where(s => s.Id == sweepId).Select(s => s.Status)
+            .FirstAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>GPU-seconds spent on a sweep, summed over its tasks (accounting).</summary>
+    /// <param name="sweepId">Sweep id.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Total device seconds.</returns>
+    public Task<double> GpuSecondsAsync(Guid sweepId, CancellationToken cancellationToken) =>
+        db.RenderTasks.Where(t => t.SweepId == sweepId).SumAsync(t => t.GpuSeconds, cancellationToken);
+
+    private async Task<bool> MoveAsync(Guid sweepId, SweepStatus[] from, SweepStatus to, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        return await db.Sweeps
+            .Where(s => s.Id == sweepId && from.Contains(s.Status))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(x => x.Status, to)
+                .SetProperty(x => x.UpdatedAt, now), cancellationToken).ConfigureAwait(false) == 1;
+    }
+}

@@ -1,0 +1,20 @@
+namespace Seg.Storage.Tasks;
+
+/// <summary>What <see cref="TaskTransitions.TryStartAsync"/> did.</summary>
+public enum TaskStartOutcome
+{
+    /// <summary>The task is now running on the calling worker: render it.</summary>
+    Started,
+
+    /// <summary>The task had already ended (succeeded, failed or cancelled): acknowledge without rendering.</summary>
+    AlreadyEnded,
+
+    /// <summary>Another worker runs the task and take-over was not asked for.</summary>
+    RunningElsewhere,
+
+    /// <summary>The task used up its sweep's attempts; it has been marked failed.</summary>
+    AttemptsExhausted,
+
+    /// <summary>No task has this id.</summary>
+    NotFound,
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text.Json;
+using Seg.Storage.Entities;
+using Seg.Storage.Tasks;
+
+namespace Seg.Storage.Tests;
+
+/// <summary>Rows for tests.</summary>
+public static class TestData
+{
+    public static Sweep NewSweep(int priority = 0, string? idempotencyKey = null, int maxAttempts = 3) => new()
+    {
+        Id = Guid.NewGuid(),
+        Name = "test sweep",
+        IdempotencyKey = idempotencyKey,
+        DefinitionJson = """{"model":"tiny-sdxl","prompts":["a photo of a cat"],"seeds":{"from":0,"count":10}}""",
+        TagsJson = """{"owner":"tests"}""",
+        Priority = priority,
+        MaxAttempts = maxAttempts,
+    };
+
+    public static IEnumerable<NewRenderTask> NewTasks(int count, int firstIndex = 0)
+    {
+        for (var i = firstIndex; i < firstIndex + count; i++)
+        {
+            var parameters = JsonSerializer.Serialize(new
+            {
+                prompt = "a photo of a cat",
+                negative_prompt = "",
+                seed = i,
+                width = 1024,
+                height = 1024,
+                steps = 25,
+                scheduler = "euler",
+                guidance_scale = 5.0,
+                seg_scale = 3.0,
+                seg_blur_sigma = "inf",
+                seg_layers = "mid",
+            });
+            yield return new NewRenderTask(Guid.NewGuid(), i, "tiny-sdxl", parameters);
+        }
+    }
+
+    public static ImageRecord NewImage(Guid sweepId, Guid taskId, double sigma = double.PositiveInfinity) => new()
+    {
+        TaskId = taskId,
+        SweepId = sweepId,
+        ParametersJson = """{"prompt":"a photo of a cat","seed":7,"seg_blur_sigma":"inf"}""",
+        Prompt = "a photo of a cat",
+        NegativePrompt = "",
+        Seed = 7,
+        Width = 1024,
+        Height = 1024,
+        Steps = 25,
+        Scheduler = "euler",
+        GuidanceScale = 5.0,
+        SegScale = 3.0,
+        SegBlurSigma = sigma,
+        SegLayers = "mid",
+        ModelName = "tiny-sdxl",
+        ModelFileHashesJson = """{"unet/model.onnx":"00ff"}""",
+        PatchVersion = "1",
+        SoftwareVersion = "0.1.0",
+        WorkerId = "worker-a",
+        WorkerHost = "host-a",
+        Device = "cpu",
+        OnnxRuntimeVersion = "1.31.0",
+        ExecutionProvider = "CPUExecutionProvider",
+        TimingsJson = """{"text_encode":0.1,"unet":2.5,"vae":0.4}""",
+        ImageSha256 = string.Concat(Enumerable.Repeat("ab", 32)),
+        BlobName = "images/00/11/" + taskId.ToString("D", CultureInfo.InvariantCulture) + ".png",
+        BlobUri = "http://127.0.0.1:10000/devstoreaccount1/seg-images/x.png",
+        ImageWidth = 1024,
+        ImageHeight = 1024,
+        ImageBytes = 1234,
+    };
+}
