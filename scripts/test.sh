@@ -141,6 +141,14 @@ rm -rf "$RESULTS_DIR"
 mkdir -p "$RESULTS_DIR"
 
 log "building Seg.sln ($CONFIGURATION)"
+# NumPy (Debian's python3-numpy) lets the tests check that our .npy files load where users load them.
+if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  log "installing python3-numpy (Debian) for the .npy tests"
+  if ! { apt-get install -y -q python3-numpy >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q python3-numpy >/dev/null 2>&1; }; }; then
+    log "warning: python3-numpy could not be installed; the .npy test will fail"
+  fi
+fi
+
 if ! run_limited dotnet build Seg.sln -c "$CONFIGURATION" -nologo; then
   log "error: the build failed; no test ran (counted as one failed test)"
   TOTAL_FAILED=1

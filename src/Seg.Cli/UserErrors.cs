@@ -1,0 +1,12 @@
+using Seg.Pipeline;
+using Seg.Pipeline.Models;
+using Seg.Pipeline.Runtime;
+
+namespace Seg.Cli;
+
+/// <summary>Exceptions that describe a problem with the user's input or machine, not a bug.</summary>
+internal static class UserErrors
+{
+    public static bool IsUserError(Exception ex) => ex is RenderRequestException or ModelFolderException
+        or ExecutionProviderUnavailableException or ArgumentException or FileNotFoundException or DirectoryNotFoundException;
+}

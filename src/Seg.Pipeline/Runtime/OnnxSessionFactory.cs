@@ -1,0 +1,85 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Seg.Pipeline.Runtime;
+
+/// <summary>
+/// Creates ONNX Runtime sessions on the configured execution provider, and reports which provider each
+/// session actually got (it differs from the request after an allowed CPU fallback).
+/// </summary>
+public sealed class OnnxSessionFactory
+{
+    private readonly Action<string>? _warn;
+
+    /// <summary>Creates a factory for the given provider settings.</summary>
+    /// <param name="options">Provider, device and fallback settings.</param>
+    /// <param name="warn">Receives a warning when the factory falls back to the CPU.</param>
+    public OnnxSessionFactory(ExecutionProviderOptions options, Action<string>? warn = null)
+    {
+        if (options.DeviceId < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"device id must be >= 0 (got {options.DeviceId})");
+        }
+        Options = options;
+        _warn = warn;
+        ActiveProvider = options.Kind;
+    }
+
+    /// <summary>The requested settings.</summary>
+    public ExecutionProviderOptions Options { get; }
+
+    /// <summary>The provider the sessions run on: CUDA, or CPU after a fallback.</summary>
+    public ExecutionProviderKind ActiveProvider { get; private set; }
+
+    /// <summary>ONNX Runtime's provider name for provenance, e.g. <c>CUDAExecutionProvider</c>.</summary>
+    public string ActiveProviderName =>
+        ActiveProvider == ExecutionProviderKind.Cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
+
+    /// <summary>The ONNX Runtime version string.</summary>
+    public static string OnnxRuntimeVersion => OrtEnv.Instance().GetVersionString();
+
+    /// <summary>Builds the session options for the active provider. The caller owns the result.</summary>
+    /// <exception cref="ExecutionProviderUnavailableException">CUDA cannot be loaded and no fallback is allowed.</exception>
+    public SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        if (Options.IntraOpThreads > 0)
+        {
+            options.IntraOpNumThreads = Options.IntraOpThreads;
+        }
+        if (ActiveProvider == ExecutionProviderKind.Cuda)
+        {
+            try
+            {
+                options.AppendExecutionProvider_CUDA(Options.DeviceId);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                options.Dispose();
+                if (!Options.AllowCpuFallback)
+                {
+                    throw new ExecutionProviderUnavailableException(
+                        $"device: the CUDA execution provider could not be loaded for device {Options.DeviceId} " +
+                        $"({ex.Message.Trim()}). This build needs an NVIDIA driver with CUDA 13 and cuDNN 9 libraries " +
+                        "on the library path. Use --device cpu, or allow the CPU fallback explicitly.", ex);
+                }
+                _warn?.Invoke(
+                    $"CUDA execution provider unavailable for device {Options.DeviceId} ({ex.Message.Trim()}); " +
+                    "falling back to the CPU as allowed.");
+                ActiveProvider = ExecutionProviderKind.Cpu;
+                return CreateSessionOptions();
+            }
+        }
+        return options;
+    }
+
+    /// <summary>Opens a session for a model file on the active provider.</summary>
+    public InferenceSession CreateSession(string modelPath)
+    {
+        using var options = CreateSessionOptions();
+        return new InferenceSession(modelPath, options);
+    }
+}

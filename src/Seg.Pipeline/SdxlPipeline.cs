@@ -1,0 +1,288 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+using Seg.Pipeline.Guidance;
+using Seg.Pipeline.Models;
+using Seg.Pipeline.Noise;
+using Seg.Pipeline.Runtime;
+using Seg.Pipeline.Schedulers;
+using Seg.Pipeline.Seg;
+using Seg.Pipeline.Text;
+using Seg.Pipeline.UNet;
+using Seg.Pipeline.Vae;
+
+namespace Seg.Pipeline;
+
+/// <summary>
+/// The SEG SDXL text-to-image pipeline on ONNX Runtime. <see cref="Render"/> reads like diffusers'
+/// <c>__call__</c>: check inputs, encode the prompt, prepare timesteps and latents, denoise (scale the input,
+/// predict noise for uncond / cond / blurred in one UNet call, guide, step), decode.
+/// </summary>
+public sealed class SdxlPipeline : IDisposable
+{
+    private readonly PipelineOptions _options;
+    private readonly OnnxSessionFactory _sessions;
+    private readonly SdxlPromptEncoder _text;
+    private readonly VaeDecoder _vae;
+    private readonly SchedulerConfig _schedulerConfig;
+    private readonly Lazy<UNetSession> _plainUNet;
+    private readonly ConcurrentDictionary<string, Lazy<SegUNet>> _segUNets = new();
+
+    private SdxlPipeline(SdxlModelFolder model, PipelineOptions options)
+    {
+        Model = model;
+        _options = options;
+        _sessions = new OnnxSessionFactory(options.ExecutionProvider, options.Warning);
+        _schedulerConfig = SchedulerConfig.Load(model.SchedulerConfigPath);
+        _text = new SdxlPromptEncoder(model, _sessions);
+        _vae = new VaeDecoder(model, _sessions);
+        _plainUNet = new Lazy<UNetSession>(() => new UNetSession(model.UNetPath, _sessions));
+    }
+
+    /// <summary>The model folder this pipeline renders with.</summary>
+    public SdxlModelFolder Model { get; }
+
+    /// <summary>The execution provider the sessions actually run on (after any allowed fallback).</summary>
+    public string ExecutionProvider => _sessions.ActiveProviderName;
+
+    /// <summary>The device as configured, e.g. <c>cpu</c> or <c>cuda:0</c>.</summary>
+    public string Device => _sessions.ActiveProvider == ExecutionProviderKind.Cpu ? "cpu" : _options.ExecutionProvider.ToString();
+
+    /// <summary>Seg farm's version, recorded in provenance.</summary>
+    public static string SoftwareVersion { get; } =
+        typeof(SdxlPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    /// <summary>The tokenizers, for tools that show token ids.</summary>
+    public (ClipTokenizer First, ClipTokenizer Second) Tokenizers => (_text.Tokenizer1, _text.Tokenizer2);
+
+    /// <summary>Opens a model folder and creates its sessions (the UNet on first use).</summary>
+    /// <exception cref="ModelFolderException">The folder, a file or a graph interface is wrong.</exception>
+    /// <exception cref="ExecutionProviderUnavailableException">CUDA was asked for, cannot load, and no fallback was allowed.</exception>
+    public static SdxlPipeline Load(string modelFolder, PipelineOptions? options = null)
+    {
+        options ??= new PipelineOptions();
+        var model = SdxlModelFolder.Open(modelFolder, options.VaeFolder);
+        return new SdxlPipeline(model, options);
+    }
+
+    /// <summary>Renders one image (the request's first SEG sigma).</summary>
+    public RenderedImage Render(RenderRequest request, IProgress<RenderProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        RenderAll(request with { SegBlurSigmas = [request.SegBlurSigmas.Count > 0 ? request.SegBlurSigmas[0] : double.NaN] },
+            progress, cancellationToken)[0];
+
+    /// <summary>
+    /// Renders one image per SEG sigma of the request, for the same seed, sharing every UNet call (one
+    /// blurred item per sigma in the batch). Each image equals what a single-sigma render gives.
+    /// </summary>
+    /// <exception cref="RenderRequestException">A parameter breaks a rule.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+    public IReadOnlyList<RenderedImage> RenderAll(
+        RenderRequest request,
+        IProgress<RenderProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        // 1. Check inputs.
+        request.Validate(SchedulerFactory.Names);
+        cancellationToken.ThrowIfCancellationRequested();
+        var total = Stopwatch.StartNew();
+        var segUNet = request.UsesSeg ? GetSegUNet(request.SegLayers) : null;
+        var unet = segUNet?.Session ?? _plainUNet.Value;
+        var latentHeight = request.Height / 8;
+        var latentWidth = request.Width / 8;
+        var latentSize = 4 * latentHeight * latentWidth;
+
+        using var runOptions = new RunOptions();
+        using var cancelRegistration = cancellationToken.Register(() => runOptions.Terminate = true);
+        var ortTime = TimeSpan.Zero;
+
+        // 2. Encode the prompt.
+        var textWatch = Stopwatch.StartNew();
+        var prompts = _text.Encode(request.Prompt, request.NegativePrompt, request.UsesCfg);
+        textWatch.Stop();
+        ortTime += textWatch.Elapsed;
+        foreach (var warning in prompts.Warnings)
+        {
+            _options.Warning?.Invoke(warning);
+        }
+        CheckEmbeddingSizes(unet, prompts);
+
+        // 3. Timesteps and 4. latents: one scheduler and one generator per image, so batching sigmas
+        // changes nothing about each image (ancestral schedulers draw their own noise per image).
+        var sigmas = request.UsesSeg ? request.SegBlurSigmas : [request.SegBlurSigmas[0]];
+        var images = sigmas.Count;
+        var schedulers = new IDiffusionScheduler[images];
+        var generators = new TorchGenerator[images];
+        var latents = new float[images][];
+        float[] initialNoise = [];
+        for (var v = 0; v < images; v++)
+        {
+            schedulers[v] = SchedulerFactory.Create(request.Scheduler, _schedulerConfig, request.Steps);
+            generators[v] = new TorchGenerator(request.Seed);
+            var noise = generators[v].Normal(latentSize);
+            initialNoise = noise;
+            latents[v] = new float[latentSize];
+            var initSigma = schedulers[v].InitNoiseSigma;
+            for (var i = 0; i < latentSize; i++)
+            {
+                latents[v][i] = noise[i] * initSigma;
+            }
+        }
+
+        var timeIds = TimeIds(request);
+        var layouts = new Dictionary<bool, BatchLayout>();
+        var denoise = Stopwatch.StartNew();
+        var unetTime = TimeSpan.Zero;
+        var guided = new float[latentSize];
+
+        // 5. Denoising loop.
+        for (var step = 0; step < request.Steps; step++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var segNow = request.SegActiveAt(step);
+            if (!layouts.TryGetValue(segNow, out var layout))
+            {
+                layout = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
+                layouts[segNow] = layout;
+            }
+
+            var timestep = schedulers[0].Timesteps[step];
+            var sample = new float[layout.Batch * latentSize];
+            for (var item = 0; item < layout.Batch; item++)
+            {
+                var v = layout.Items[item].Image;
+                schedulers[v].ScaleModelInput(latents[v], step, sample.AsSpan(item * latentSize, latentSize));
+            }
+
+            var inputs = new UNetInputs(layout.Batch, latentHeight, latentWidth, sample, timestep, prompts.SequenceLength,
+                layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs);
+            var unetWatch = Stopwatch.StartNew();
+            var eps = RunCancellable(() => unet.Predict(inputs, runOptions), cancellationToken);
+            unetTime += unetWatch.Elapsed;
+
+            for (var v = 0; v < images; v++)
+            {
+                var cond = Slice(eps, layout.CondIndex(v), latentSize);
+                var uncond = layout.UncondIndex(v) is { } u ? Slice(eps, u, latentSize) : default;
+                var blurred = layout.BlurredIndex(v) is { } s ? Slice(eps, s, latentSize) : default;
+                NoiseGuidance.Combine(guided, cond, uncond, blurred, (float)request.GuidanceScale, (float)request.SegScale);
+                if (request.UsesCfg)
+                {
+                    NoiseGuidance.Rescale(guided, cond, (float)request.GuidanceRescale);
+                }
+                schedulers[v].Step(guided, step, latents[v], generators[v]);
+            }
+            progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
+        }
+        denoise.Stop();
+        ortTime += unetTime;
+
+        // 6. Decode, one image at a time to bound the VAE's memory at large sizes.
+        var vaeWatch = Stopwatch.StartNew();
+        var pixels = new byte[images][];
+        for (var v = 0; v < images; v++)
+        {
+            var index = v;
+            pixels[v] = RunCancellable(() => _vae.Decode(latents[index], 1, latentHeight, latentWidth, runOptions), cancellationToken)[0];
+        }
+        vaeWatch.Stop();
+        ortTime += vaeWatch.Elapsed;
+        total.Stop();
+
+        var timings = new StageTimings(textWatch.Elapsed.TotalMilliseconds, denoise.Elapsed.TotalMilliseconds,
+            unetTime.TotalMilliseconds, vaeWatch.Elapsed.TotalMilliseconds, total.Elapsed.TotalMilliseconds, ortTime.TotalMilliseconds);
+        var results = new List<RenderedImage>(request.SegBlurSigmas.Count);
+        for (var i = 0; i < request.SegBlurSigmas.Count; i++)
+        {
+            var v = request.UsesSeg ? i : 0;
+            var provenance = Provenance(request, request.SegBlurSigmas[i], segUNet);
+            results.Add(new RenderedImage(pixels[v], request.Width, request.Height, initialNoise, latents[v],
+                provenance, timings, prompts.Warnings));
+        }
+        return results;
+    }
+
+    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet) => new()
+    {
+        Prompt = request.Prompt,
+        NegativePrompt = request.NegativePrompt,
+        Seed = request.Seed,
+        Steps = request.Steps,
+        Scheduler = request.Scheduler,
+        GuidanceScale = request.GuidanceScale,
+        GuidanceRescale = request.GuidanceRescale,
+        Width = request.Width,
+        Height = request.Height,
+        SegScale = request.SegScale,
+        SegBlurSigma = RenderRequest.FormatSigma(sigma),
+        SegLayers = segUNet?.Layers ?? request.SegLayers,
+        SegWindowStart = request.SegWindowStart,
+        SegWindowStop = request.SegWindowStop,
+        SegPatchVersion = segUNet?.PatchVersion,
+        Model = Model.Name,
+        OnnxRuntimeVersion = OnnxSessionFactory.OnnxRuntimeVersion,
+        ExecutionProvider = ExecutionProvider,
+        SoftwareVersion = SoftwareVersion,
+    };
+
+    private static float[] TimeIds(RenderRequest request)
+    {
+        var (originalWidth, originalHeight) = request.OriginalSize ?? (request.Width, request.Height);
+        return [originalHeight, originalWidth, request.CropTopLeft.Top, request.CropTopLeft.Left, request.Height, request.Width];
+    }
+
+    private static void CheckEmbeddingSizes(UNetSession unet, EncodedPrompts prompts)
+    {
+        if (unet.EncoderHiddenSize > 0 && unet.EncoderHiddenSize != prompts.TokenFeatures)
+        {
+            throw new ModelFolderException(
+                $"model: the UNet expects encoder_hidden_states with {unet.EncoderHiddenSize} features but the text encoders give {prompts.TokenFeatures}");
+        }
+        if (unet.TextEmbedsSize > 0 && unet.TextEmbedsSize != prompts.PooledFeatures)
+        {
+            throw new ModelFolderException(
+                $"model: the UNet expects text_embeds of {unet.TextEmbedsSize} features but text_encoder_2 gives {prompts.PooledFeatures}");
+        }
+    }
+
+    private static ReadOnlySpan<float> Slice(float[] batch, int item, int size) => batch.AsSpan(item * size, size);
+
+    private static T RunCancellable<T>(Func<T> run, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return run();
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            // RunOptions.Terminate makes the session throw; report it as the cancellation it is.
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    /// <summary>The unpatched UNet session (benchmarks compare it with the patched one).</summary>
+    internal UNetSession PlainUNet => _plainUNet.Value;
+
+    /// <summary>The SEG-patched UNet for a layer selection, patched and opened on first use.</summary>
+    internal SegUNet GetSegUNet(string layers)
+    {
+        var selection = SegLayerSelection.Parse(layers);
+        return _segUNets.GetOrAdd(selection.Canonical, _ => new Lazy<SegUNet>(() => SegUNet.Open(Model, selection, _options, _sessions))).Value;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _text.Dispose();
+        _vae.Dispose();
+        if (_plainUNet.IsValueCreated)
+        {
+            _plainUNet.Value.Dispose();
+        }
+        foreach (var segUNet in _segUNets.Values.Where(l => l.IsValueCreated))
+        {
+            segUNet.Value.Session.Dispose();
+        }
+    }
+}

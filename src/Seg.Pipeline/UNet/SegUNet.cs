@@ -1,0 +1,31 @@
+using Seg.Pipeline.Runtime;
+using Seg.Pipeline.Models;
+using Seg.Pipeline.Seg;
+
+namespace Seg.Pipeline.UNet;
+
+/// <summary>One pair of blur-operator inputs of a patched UNet and the grid factor they serve.</summary>
+/// <param name="RowsInput">Input name of the row operator (batch x H x H).</param>
+/// <param name="ColsInput">Input name of the column operator (batch x W x W).</param>
+/// <param name="Factor">Grid factor: the layer runs at the latent size halved log2(factor) times.</param>
+internal sealed record SegOperatorInputs(string RowsInput, string ColsInput, int Factor);
+
+/// <summary>A UNet patched for one SEG layer selection, its session, and the operator inputs it takes.</summary>
+internal sealed record SegUNet(UNetSession Session, string Layers, string PatchVersion, IReadOnlyList<SegOperatorInputs> Operators)
+{
+    public static SegUNet Open(SdxlModelFolder model, SegLayerSelection selection, PipelineOptions options, OnnxSessionFactory sessions)
+    {
+        var patchedPath = PatchedUNetCache.GetOrCreate(model.UNetPath, selection, options.PatchCacheFolder);
+        var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))
+            ?? throw new ModelFolderException($"model: the patched UNet '{patchedPath}' carries no SEG patch metadata");
+        var session = new UNetSession(patchedPath, sessions);
+        var operators = info.Inputs.Select(i => new SegOperatorInputs(i.RowsInput, i.ColumnsInput, i.Factor)).ToList();
+        var missing = operators.SelectMany(o => new[] { o.RowsInput, o.ColsInput }).Where(n => !session.ExtraInputNames.Contains(n)).ToList();
+        if (missing.Count > 0)
+        {
+            session.Dispose();
+            throw new ModelFolderException($"model: the patched UNet lacks the SEG inputs {string.Join(", ", missing)}");
+        }
+        return new SegUNet(session, info.Layers, info.PatchVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), operators);
+    }
+}
