@@ -19,24 +19,14 @@ public class MessageJsonTests
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
-    private static RenderParameters Parameters(double sigma) => new()
+    private static RenderParameters Parameters(double sigma) => Samples.Parameters with
     {
-        Model = "tiny",
-        Vae = null,
-        Prompt = "a photo of a cat",
-        NegativePrompt = "",
         Seed = long.MaxValue,
-        Width = 128,
         Height = 64,
-        Steps = 8,
-        Scheduler = "euler",
-        GuidanceScale = 5,
         GuidanceRescale = 0.7,
-        SegScale = 3,
         SegBlurSigma = sigma,
         SegLayers = "d0,m0",
         SegWindowStart = 0.25,
-        SegWindowStop = 1,
     };
 
     [Theory]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
 
 namespace Seg.Contracts.Tests;
@@ -145,24 +144,7 @@ public class SweepValidatorTests
     [Fact]
     public void Task_parameters_are_checked_by_the_same_rules()
     {
-        var valid = new RenderParameters
-        {
-            Model = "tiny",
-            Prompt = "a cat",
-            NegativePrompt = "",
-            Seed = 1,
-            Width = 128,
-            Height = 128,
-            Steps = 8,
-            Scheduler = "euler",
-            GuidanceScale = 5,
-            GuidanceRescale = 0,
-            SegScale = 3,
-            SegBlurSigma = double.PositiveInfinity,
-            SegLayers = "mid",
-            SegWindowStart = 0,
-            SegWindowStop = 1,
-        };
+        var valid = Samples.Parameters;
         var broken = valid with
         {
             Model = " ",

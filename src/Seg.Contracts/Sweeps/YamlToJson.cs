@@ -14,7 +14,7 @@ namespace Seg.Contracts.Sweeps;
 /// </summary>
 internal static partial class YamlToJson
 {
-    /// <summary>Cap on converted values, against alias bombs (an alias is expanded at each use).</summary>
+    /// <summary>Cap on values after alias expansion, against alias bombs; far above a million explicit seeds.</summary>
     private const int MaxValues = 2_000_000;
 
     private const string StringTag = "tag:yaml.org,2002:str";
