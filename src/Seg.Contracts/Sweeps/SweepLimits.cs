@@ -1,0 +1,32 @@
+namespace Seg.Contracts.Sweeps;
+
+/// <summary>The limits a sweep is validated against; the defaults suit a farm, a deployment may set its own.</summary>
+public sealed record SweepLimits
+{
+    /// <summary>The default limits.</summary>
+    public static SweepLimits Default { get; } = new();
+
+    /// <summary>Most tasks (images) one sweep may expand to. Default 1,000,000.</summary>
+    public long MaxTasksPerSweep { get; init; } = 1_000_000;
+
+    /// <summary>Most prompts in one sweep. Default 10,000.</summary>
+    public int MaxPrompts { get; init; } = 10_000;
+
+    /// <summary>
+    /// Longest prompt or negative prompt, in characters. Default 2,000: CLIP reads 75 tokens (a few hundred
+    /// characters), so the cap only guards the database and the messages.
+    /// </summary>
+    public int MaxPromptLength { get; init; } = 2_000;
+
+    /// <summary>Longest sweep name, in characters. Default 200.</summary>
+    public int MaxNameLength { get; init; } = 200;
+
+    /// <summary>Smallest width or height in pixels. Default 64.</summary>
+    public int MinSize { get; init; } = 64;
+
+    /// <summary>Largest width or height in pixels. Default 4096.</summary>
+    public int MaxSize { get; init; } = 4096;
+
+    /// <summary>Most denoising steps. Default 1000 (the scheduler's training steps).</summary>
+    public int MaxSteps { get; init; } = 1000;
+}
