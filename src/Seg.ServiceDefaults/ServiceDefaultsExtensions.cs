@@ -1,0 +1,100 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Seg.ServiceDefaults;
+
+/// <summary>
+/// What the coordinator and the workers share (as eShop's ServiceDefaults): OpenTelemetry, health checks and
+/// the MassTransit bus on RabbitMQ (or in memory for the standalone mode).
+/// </summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>
+    /// OpenTelemetry traces and metrics for ASP.NET Core, HttpClient, MassTransit and Seg's own source, exported
+    /// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; a liveness health check tagged <c>live</c>.
+    /// </summary>
+    public static TBuilder AddSegServiceDefaults<TBuilder>(this TBuilder builder, string serviceName)
+        where TBuilder : IHostApplicationBuilder
+    {
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()))
+            .WithTracing(tracing => tracing
+                .AddSource(SegTelemetry.Name)
+                .AddSource("MassTransit")
+                .AddAspNetCoreInstrumentation(options => options.Filter = context =>
+                    !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter(SegTelemetry.Name)
+                .AddMeter("MassTransit")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// <c>/healthz</c> (the process is alive) and <c>/readyz</c> (every registered check, e.g. the database and the bus).
+    /// </summary>
+    public static WebApplication MapSegHealthEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/readyz");
+        return app;
+    }
+
+    /// <summary>
+    /// Registers MassTransit with the given consumers on RabbitMQ (settings from <see cref="RabbitMqOptions"/>),
+    /// or on the in-memory transport when <paramref name="inMemory"/> is true (the standalone <c>seg run</c>).
+    /// </summary>
+    public static IServiceCollection AddSegMassTransit(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Action<IBusRegistrationConfigurator> configureConsumers,
+        Action<IBusRegistrationContext, IBusFactoryConfigurator>? configureBus = null,
+        bool inMemory = false)
+    {
+        var rabbit = configuration.GetSection(RabbitMqOptions.Section).Get<RabbitMqOptions>() ?? new RabbitMqOptions();
+        services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configureConsumers(bus);
+            if (inMemory)
+            {
+                bus.UsingInMemory((context, cfg) =>
+                {
+                    configureBus?.Invoke(context, cfg);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                bus.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>
+                    {
+                        host.Username(rabbit.Username);
+                        host.Password(rabbit.Password);
+                    });
+                    configureBus?.Invoke(context, cfg);
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+        return services;
+    }
+}
