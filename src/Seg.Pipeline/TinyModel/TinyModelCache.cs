@@ -10,7 +10,7 @@ public static class TinyModelCache
     public const string ModelName = "tiny";
 
     /// <summary>Bumped whenever the writer's output changes, so caches never serve a stale tiny model.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     /// <summary>
     /// Returns the folder of the tiny model for <paramref name="options"/> under <paramref name="cacheRoot"/>,

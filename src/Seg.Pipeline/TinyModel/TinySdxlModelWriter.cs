@@ -247,7 +247,8 @@ public static class TinySdxlModelWriter
         ["norm_num_groups"] = TinyUNetGraph.Groups,
         ["out_channels"] = TinyUNetGraph.LatentChannels,
         ["projection_class_embeddings_input_dim"] = TinyUNetGraph.PooledDim + (TinyUNetGraph.TimeIdCount * TinyUNetGraph.AdditionTimeEmbedDim),
-        ["sample_size"] = 128,
+        // Native size 256x256 (diffusers' default = sample_size * 8): the demo renders in seconds on a CPU.
+        ["sample_size"] = 32,
         ["torch_dtype"] = dtype,
         ["transformer_layers_per_block"] = new JsonArray(TinyUNetGraph.DownTransformerDepth.Select(d => (JsonNode?)Math.Max(d, 1)).ToArray()),
         ["up_block_types"] = new JsonArray("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
@@ -270,7 +271,7 @@ public static class TinySdxlModelWriter
         ["mid_block_add_attention"] = false,
         ["norm_num_groups"] = TinyVaeDecoderGraph.Groups,
         ["out_channels"] = 3,
-        ["sample_size"] = 1024,
+        ["sample_size"] = 256,
         ["scaling_factor"] = 0.13025m,
         ["torch_dtype"] = dtype,
         ["up_block_types"] = new JsonArray("UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"),

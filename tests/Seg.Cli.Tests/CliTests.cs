@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Seg.Pipeline;
+using Seg.Pipeline.Imaging;
+
+namespace Seg.Cli.Tests;
+
+public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
+{
+    [Fact]
+    public void Render_writes_a_png_with_provenance_and_npy_files_numpy_loads()
+    {
+        var (code, stdout, stderr) = seg.Run("render", "--prompt", "a photo of a cat", "--steps", "3", "--width", "64", "--height", "96",
+            "--seed", "5", "--out", "cat.png", "--save-noise", "noise.npy", "--save-latents", "latents.npy");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("wrote", stdout);
+
+        var png = File.ReadAllBytes(Path.Combine(seg.WorkDir, "cat.png"));
+        var provenance = RenderProvenance.FromPng(png)!;
+        Assert.Equal(("a photo of a cat", 5UL, 64, 96, 3.0, "inf", "mid"),
+            (provenance.Prompt, provenance.Seed, provenance.Width, provenance.Height, provenance.SegScale, provenance.SegBlurSigma, provenance.SegLayers));
+
+        var output = Python($"import numpy as np; n = np.load('noise.npy'); l = np.load('latents.npy'); print(n.dtype, n.shape, l.shape, bool(np.isfinite(l).all()))");
+        Assert.Equal("float32 (1, 4, 12, 8) (1, 4, 12, 8) True", output.Trim());
+    }
+
+    [Fact]
+    public void Several_sigmas_write_one_png_each()
+    {
+        var (code, _, stderr) = seg.Run("render", "--prompt", "a fox", "--steps", "2", "--width", "64", "--height", "64",
+            "--seg-sigma", "1,inf", "--out", "fox.png");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(seg.WorkDir, "fox-sigma1.png")));
+        Assert.True(File.Exists(Path.Combine(seg.WorkDir, "fox-sigmainf.png")));
+    }
+
+    [Theory]
+    [InlineData("width must be a multiple of 8", "--width", "100")]
+    [InlineData("steps must be between 1 and 1000", "--steps", "0")]
+    [InlineData("seg_scale must be a finite number >= 0", "--seg-scale", "-1")]
+    [InlineData("guidance_scale must be a finite number >= 0", "--guidance-scale", "-2")]
+    [InlineData("scheduler must be one of", "--scheduler", "heun")]
+    [InlineData("seg_blur_sigma must be > 0 or inf", "--seg-sigma", "0")]
+    [InlineData("seg_window must satisfy", "--seg-window", "0.5,0.2")]
+    [InlineData("device must be", "--device", "tpu")]
+    public void Bad_input_names_the_field_and_writes_nothing(string message, string option, string value)
+    {
+        var output = $"bad-{Guid.NewGuid():N}.png";
+        var arguments = new Dictionary<string, string> { ["--prompt"] = "x", ["--steps"] = "2", ["--width"] = "64", ["--height"] = "64" };
+        arguments[option] = value;
+        var (code, _, stderr) = seg.Run(["render", .. arguments.SelectMany(a => new[] { a.Key, a.Value }), "--out", output, "--save-noise", "bad.npy"]);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr);
+        Assert.DoesNotContain("   at ", stderr); // no stack trace for a user error
+        Assert.False(File.Exists(Path.Combine(seg.WorkDir, output)));
+        Assert.False(File.Exists(Path.Combine(seg.WorkDir, "bad.npy")));
+    }
+
+    [Fact]
+    public void A_missing_model_folder_is_named()
+    {
+        var (code, _, stderr) = seg.Run("render", "--prompt", "x", "--model", "/nonexistent/sdxl", "--out", "never.png");
+        Assert.Equal(2, code);
+        Assert.Contains("model: folder '/nonexistent/sdxl' does not exist", stderr);
+        Assert.False(File.Exists(Path.Combine(seg.WorkDir, "never.png")));
+    }
+
+    [Fact]
+    public void Tokenize_prints_both_tokenizers_ids_and_warns_on_truncation()
+    {
+        var (code, stdout, stderr) = seg.Run("tokenize", "a photo of a cat");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        int[] Ids(string name) => json.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.Equal([49406, 320, 1125, 539, 320, 2368, 49407, 49407], Ids("tokenizer")[..8]);
+        Assert.Equal([49406, 320, 1125, 539, 320, 2368, 49407, 0], Ids("tokenizer_2")[..8]);
+        Assert.Equal(77, Ids("tokenizer").Length);
+        Assert.DoesNotContain("warning", stderr);
+
+        var (_, longOut, longErr) = seg.Run("tokenize", string.Join(' ', Enumerable.Repeat("dog", 80)));
+        Assert.Contains("\"truncated\":true", longOut);
+        Assert.Contains("warning: the prompt has 80 tokens", longErr);
+    }
+
+    [Fact]
+    public void Tiny_model_and_patch_commands_write_what_they_say()
+    {
+        var folder = Path.Combine(seg.WorkDir, "tiny16");
+        var (code, _, stderr) = seg.Run("tiny-model", folder, "--fp16");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(folder, "unet", "model.onnx")));
+
+        var patched = Path.Combine(seg.WorkDir, "patched");
+        var (patchCode, stdout, patchErr) = seg.Run("patch", "--model", folder, "--layers", "d0,m0", "--out", patched);
+        Assert.True(patchCode == 0, patchErr);
+        Assert.Contains("patched 2 attn1 layer(s) (d0,m0)", stdout);
+        Assert.Contains("float16", stdout);
+        Assert.True(File.Exists(Path.Combine(patched, "model.onnx")));
+
+        var (badCode, _, badErr) = seg.Run("patch", "--model", folder, "--layers", "u12");
+        Assert.Equal(2, badCode);
+        Assert.Contains("u12", badErr);
+    }
+
+    private string Python(string code)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3", ["-c", code]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = seg.WorkDir };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"python3 with numpy failed (scripts/test.sh installs Debian's python3-numpy): {error}");
+        return output;
+    }
+}
