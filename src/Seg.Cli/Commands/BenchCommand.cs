@@ -36,7 +36,11 @@ internal static class BenchCommand
 
     private static RenderRequest Request(int size, int steps) => new()
     {
-        Prompt = "a photo of a cat", Seed = 1, Steps = steps, Width = size, Height = size,
+        Prompt = "a photo of a cat",
+        Seed = 1,
+        Steps = steps,
+        Width = size,
+        Height = size,
     };
 
     private static int RunRender(string modelFolder, int size, int steps, int repeats)

@@ -44,17 +44,17 @@ public static class PngTextChunks
             switch (type)
             {
                 case "tEXt":
-                {
-                    var zero = data.IndexOf((byte)0);
-                    entries.Add(new(Encoding.Latin1.GetString(data[..zero]), Encoding.Latin1.GetString(data[(zero + 1)..])));
-                    break;
-                }
+                    {
+                        var zero = data.IndexOf((byte)0);
+                        entries.Add(new(Encoding.Latin1.GetString(data[..zero]), Encoding.Latin1.GetString(data[(zero + 1)..])));
+                        break;
+                    }
                 case "zTXt":
-                {
-                    var zero = data.IndexOf((byte)0);
-                    entries.Add(new(Encoding.Latin1.GetString(data[..zero]), Encoding.Latin1.GetString(Inflate(data[(zero + 2)..]))));
-                    break;
-                }
+                    {
+                        var zero = data.IndexOf((byte)0);
+                        entries.Add(new(Encoding.Latin1.GetString(data[..zero]), Encoding.Latin1.GetString(Inflate(data[(zero + 2)..]))));
+                        break;
+                    }
                 case "iTXt":
                     entries.Add(ReadInternationalText(data));
                     break;

@@ -1,5 +1,5 @@
-using Seg.Pipeline.Runtime;
 using Seg.Pipeline.Models;
+using Seg.Pipeline.Runtime;
 using Seg.Pipeline.Seg;
 
 namespace Seg.Pipeline.UNet;
