@@ -95,13 +95,14 @@ public sealed class SdxlPipeline : IDisposable
 
         using var runOptions = new RunOptions();
         using var cancelRegistration = cancellationToken.Register(() => runOptions.Terminate = true);
-        var ortTime = TimeSpan.Zero;
+        var textClock = new SessionRunClock();
+        var unetClock = new SessionRunClock();
+        var vaeClock = new SessionRunClock();
 
         // 2. Encode the prompt.
         var textWatch = Stopwatch.StartNew();
-        var prompts = _text.Encode(request.Prompt, request.NegativePrompt, request.UsesCfg);
+        var prompts = _text.Encode(request.Prompt, request.NegativePrompt, request.UsesCfg, textClock);
         textWatch.Stop();
-        ortTime += textWatch.Elapsed;
         foreach (var warning in prompts.Warnings)
         {
             _options.Warning?.Invoke(warning);
@@ -133,7 +134,6 @@ public sealed class SdxlPipeline : IDisposable
         var timeIds = TimeIds(request);
         var layouts = new Dictionary<bool, BatchLayout>();
         var denoise = Stopwatch.StartNew();
-        var unetTime = TimeSpan.Zero;
         var guided = new float[latentSize];
 
         // 5. Denoising loop.
@@ -157,9 +157,7 @@ public sealed class SdxlPipeline : IDisposable
 
             var inputs = new UNetInputs(layout.Batch, latentHeight, latentWidth, sample, timestep, prompts.SequenceLength,
                 layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs);
-            var unetWatch = Stopwatch.StartNew();
-            var eps = RunCancellable(() => unet.Predict(inputs, runOptions), cancellationToken);
-            unetTime += unetWatch.Elapsed;
+            var eps = RunCancellable(() => unet.Predict(inputs, runOptions, unetClock), cancellationToken);
 
             for (var v = 0; v < images; v++)
             {
@@ -176,7 +174,6 @@ public sealed class SdxlPipeline : IDisposable
             progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
         }
         denoise.Stop();
-        ortTime += unetTime;
 
         // 6. Decode, one image at a time to bound the VAE's memory at large sizes.
         var vaeWatch = Stopwatch.StartNew();
@@ -184,14 +181,14 @@ public sealed class SdxlPipeline : IDisposable
         for (var v = 0; v < images; v++)
         {
             var index = v;
-            pixels[v] = RunCancellable(() => _vae.Decode(latents[index], 1, latentHeight, latentWidth, runOptions), cancellationToken)[0];
+            pixels[v] = RunCancellable(() => _vae.Decode(latents[index], 1, latentHeight, latentWidth, runOptions, vaeClock), cancellationToken)[0];
         }
         vaeWatch.Stop();
-        ortTime += vaeWatch.Elapsed;
         total.Stop();
 
         var timings = new StageTimings(textWatch.Elapsed.TotalMilliseconds, denoise.Elapsed.TotalMilliseconds,
-            unetTime.TotalMilliseconds, vaeWatch.Elapsed.TotalMilliseconds, total.Elapsed.TotalMilliseconds, ortTime.TotalMilliseconds);
+            unetClock.Elapsed.TotalMilliseconds, vaeWatch.Elapsed.TotalMilliseconds, total.Elapsed.TotalMilliseconds,
+            (textClock.Elapsed + unetClock.Elapsed + vaeClock.Elapsed).TotalMilliseconds);
         var results = new List<RenderedImage>(request.SegBlurSigmas.Count);
         for (var i = 0; i < request.SegBlurSigmas.Count; i++)
         {

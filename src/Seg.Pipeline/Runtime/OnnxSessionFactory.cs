@@ -76,10 +76,20 @@ public sealed class OnnxSessionFactory
         return options;
     }
 
-    /// <summary>Opens a session for a model file on the active provider.</summary>
-    public InferenceSession CreateSession(string modelPath)
+    /// <summary>
+    /// Opens a session for a model file on the active provider. <paramref name="externalDataFolder"/> names the
+    /// folder that holds the model's external weight files when it is not the model's own (a patched graph
+    /// kept in a cache whose weights stay beside the original UNet).
+    /// </summary>
+    public InferenceSession CreateSession(string modelPath, string? externalDataFolder = null)
     {
         using var options = CreateSessionOptions();
-        return new InferenceSession(modelPath, options);
+        if (externalDataFolder is null)
+        {
+            return new InferenceSession(modelPath, options);
+        }
+        // ONNX Runtime resolves external data of a model given as bytes against this folder.
+        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", externalDataFolder);
+        return new InferenceSession(File.ReadAllBytes(modelPath), options);
     }
 }

@@ -7,9 +7,10 @@ namespace Seg.Pipeline.Seg;
 
 /// <summary>
 /// A folder of SEG-patched UNets, one per (UNet, layer selection, patch version), so that workers patch once.
-/// An entry is <c>&lt;cacheRoot&gt;/&lt;key&gt;/model.onnx</c> plus hard links to the UNet's external data files
-/// (see <see cref="UNetSegPatcher.PatchFile"/>); it is built in a temporary folder and renamed into place, so
-/// concurrent processes never see or leave a half-written entry.
+/// An entry is <c>&lt;cacheRoot&gt;/&lt;key&gt;/model.onnx</c>, the patched graph only: its initializers still
+/// name the UNet's external data files, which stay in the UNet's own folder (open the entry with that folder as
+/// the external-data folder, as <c>UNetSession</c> does). It is built in a temporary folder and renamed into
+/// place, so concurrent processes never see or leave a half-written entry.
 /// </summary>
 public static class PatchedUNetCache
 {
@@ -24,7 +25,7 @@ public static class PatchedUNetCache
     /// </summary>
     /// <param name="unetModelPath">The original exported UNet <c>model.onnx</c>.</param>
     /// <param name="layers">The attn1 layers to blur.</param>
-    /// <param name="cacheRoot">The cache folder; must be on the same file system as the UNet's external data.</param>
+    /// <param name="cacheRoot">The cache folder (any file system: no weights are written there).</param>
     /// <returns>Full path of the cached patched <c>model.onnx</c>.</returns>
     public static string GetOrCreate(string unetModelPath, SegLayerSelection layers, string cacheRoot)
     {
@@ -39,8 +40,7 @@ public static class PatchedUNetCache
         var root = Path.GetFullPath(cacheRoot);
         var entry = Path.Combine(root, key);
         var entryModel = Path.Combine(entry, ModelFileName);
-        var locations = UNetSegPatcher.ExternalDataLocations(model);
-        if (IsComplete(entry, source, locations))
+        if (IsComplete(entry))
         {
             return entryModel;
         }
@@ -49,9 +49,10 @@ public static class PatchedUNetCache
         var staging = Path.Combine(root, $".tmp-{key}-{Guid.NewGuid():N}");
         try
         {
-            UNetSegPatcher.PatchLoaded(model, source, Path.Combine(staging, ModelFileName), layers);
+            // Graph only: the weights stay in the UNet's folder, which may be on another (read-only) file system.
+            UNetSegPatcher.PatchLoaded(model, source, Path.Combine(staging, ModelFileName), layers, linkExternalData: false);
             File.WriteAllText(Path.Combine(staging, KeyFileName), material);
-            if (Directory.Exists(entry) && !IsComplete(entry, source, locations))
+            if (Directory.Exists(entry) && !IsComplete(entry))
             {
                 // Left by a manual deletion inside the entry; a concurrent builder may remove it first.
                 TryDelete(entry);
@@ -60,7 +61,7 @@ public static class PatchedUNetCache
             {
                 Directory.Move(staging, entry);
             }
-            catch (IOException) when (IsComplete(entry, source, locations))
+            catch (IOException) when (IsComplete(entry))
             {
                 // Another process stored the same entry first; use theirs.
             }
@@ -70,7 +71,7 @@ public static class PatchedUNetCache
             TryDelete(staging);
         }
 
-        if (!IsComplete(entry, source, locations))
+        if (!IsComplete(entry))
         {
             throw new IOException($"The patched UNet cache entry '{entry}' could not be completed.");
         }
@@ -115,25 +116,9 @@ public static class PatchedUNetCache
         return (key, text);
     }
 
-    private static bool IsComplete(string entry, string source, IReadOnlyList<string> locations)
-    {
-        if (!File.Exists(Path.Combine(entry, ModelFileName)) || !File.Exists(Path.Combine(entry, KeyFileName)))
-        {
-            return false;
-        }
-        var sourceDirectory = Path.GetDirectoryName(source)!;
-        foreach (var location in locations)
-        {
-            // Hard links share size and mtime with the original data.
-            var linked = new FileInfo(Path.Combine(entry, location));
-            var original = new FileInfo(Path.Combine(sourceDirectory, location));
-            if (!linked.Exists || linked.Length != original.Length || linked.LastWriteTimeUtc != original.LastWriteTimeUtc)
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    // The key covers the external data's size and mtime, so an entry with both files is complete and current.
+    private static bool IsComplete(string entry) =>
+        File.Exists(Path.Combine(entry, ModelFileName)) && File.Exists(Path.Combine(entry, KeyFileName));
 
     private static void TryDelete(string directory)
     {

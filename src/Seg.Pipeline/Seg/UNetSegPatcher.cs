@@ -186,7 +186,7 @@ public static partial class UNetSegPatcher
     }
 
     /// <summary>Patches an already loaded <paramref name="model"/> read from <paramref name="sourceModelPath"/> and writes it.</summary>
-    internal static SegPatchInfo PatchLoaded(ModelProto model, string sourceModelPath, string outputModelPath, SegLayerSelection layers)
+    internal static SegPatchInfo PatchLoaded(ModelProto model, string sourceModelPath, string outputModelPath, SegLayerSelection layers, bool linkExternalData = true)
     {
         var source = Path.GetFullPath(sourceModelPath);
         var output = Path.GetFullPath(outputModelPath);
@@ -198,7 +198,10 @@ public static partial class UNetSegPatcher
         var info = Patch(model, layers);
         var outputDirectory = Path.GetDirectoryName(output)!;
         Directory.CreateDirectory(outputDirectory);
-        LinkExternalData(ExternalDataLocations(model), Path.GetDirectoryName(source)!, outputDirectory);
+        if (linkExternalData)
+        {
+            LinkExternalData(ExternalDataLocations(model), Path.GetDirectoryName(source)!, outputDirectory);
+        }
 
         // Write then rename, so that a reader never sees a half-written model.
         var temporary = $"{output}.tmp-{Guid.NewGuid():N}";

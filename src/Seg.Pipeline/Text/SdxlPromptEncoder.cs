@@ -53,14 +53,15 @@ public sealed class SdxlPromptEncoder : IDisposable
     public ClipTokenizer Tokenizer2 => _second.Tokenizer;
 
     /// <summary>Encodes a prompt and a negative prompt.</summary>
-    public EncodedPrompts Encode(string prompt, string negativePrompt, bool needNegative)
+    public EncodedPrompts Encode(string prompt, string negativePrompt, bool needNegative, SessionRunClock? clock = null)
     {
         var warnings = new List<string>();
         var zeroNegative = needNegative && _forceZerosForEmptyNegative && negativePrompt.Length == 0;
         var texts = needNegative && !zeroNegative ? new[] { prompt, negativePrompt } : new[] { prompt };
 
-        var a = _first.Encode(texts, warnings);
-        var b = _second.Encode(texts, warnings);
+        clock ??= new SessionRunClock();
+        var a = _first.Encode(texts, warnings, clock);
+        var b = _second.Encode(texts, warnings, clock);
         var seq = a.SequenceLength;
         if (b.SequenceLength != seq)
         {
@@ -153,7 +154,7 @@ public sealed class SdxlPromptEncoder : IDisposable
 
         public ClipTokenizer Tokenizer { get; }
 
-        public EncoderOutput Encode(string[] texts, List<string> warnings)
+        public EncoderOutput Encode(string[] texts, List<string> warnings, SessionRunClock clock)
         {
             const int sequence = 77;
             var ids = new long[texts.Length * sequence];
@@ -183,7 +184,7 @@ public sealed class SdxlPromptEncoder : IDisposable
                 ? new[] { _penultimateOutput }
                 : new[] { _penultimateOutput, _pooledOutput };
             using var runOptions = new RunOptions();
-            using var outputs = _session.Run(runOptions, new[] { _inputName }, new[] { input }, outputNames);
+            using var outputs = clock.Measure(() => _session.Run(runOptions, new[] { _inputName }, new[] { input }, outputNames));
             var hiddenShape = OnnxTensors.Shape(outputs[0]);
             var hidden = OnnxTensors.ToFloats(outputs[0]);
             float[]? pooled = null;

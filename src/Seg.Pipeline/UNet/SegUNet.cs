@@ -18,7 +18,7 @@ internal sealed record SegUNet(UNetSession Session, string Layers, string PatchV
         var patchedPath = PatchedUNetCache.GetOrCreate(model.UNetPath, selection, options.PatchCacheFolder);
         var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))
             ?? throw new ModelFolderException($"model: the patched UNet '{patchedPath}' carries no SEG patch metadata");
-        var session = new UNetSession(patchedPath, sessions);
+        var session = new UNetSession(patchedPath, sessions, Path.GetDirectoryName(model.UNetPath));
         var operators = info.Inputs.Select(i => new SegOperatorInputs(i.RowsInput, i.ColumnsInput, i.Factor)).ToList();
         var missing = operators.SelectMany(o => new[] { o.RowsInput, o.ColsInput }).Where(n => !session.ExtraInputNames.Contains(n)).ToList();
         if (missing.Count > 0)

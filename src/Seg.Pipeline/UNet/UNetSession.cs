@@ -39,9 +39,12 @@ public sealed class UNetSession : IDisposable
 
     /// <summary>Opens the UNet graph at <paramref name="modelPath"/> and checks its interface.</summary>
     /// <exception cref="ModelFolderException">An input or output of the SDXL interface is missing or of the wrong type.</exception>
-    public UNetSession(string modelPath, OnnxSessionFactory sessions)
+    /// <param name="modelPath">The UNet graph.</param>
+    /// <param name="sessions">Creates the session on the configured provider.</param>
+    /// <param name="externalDataFolder">Folder of the external weights when not beside <paramref name="modelPath"/>.</param>
+    public UNetSession(string modelPath, OnnxSessionFactory sessions, string? externalDataFolder = null)
     {
-        _session = sessions.CreateSession(modelPath);
+        _session = sessions.CreateSession(modelPath, externalDataFolder);
         var inputs = _session.InputMetadata;
         var missing = RequiredInputs.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -101,7 +104,7 @@ public sealed class UNetSession : IDisposable
     public int TextEmbedsSize { get; }
 
     /// <summary>Runs one UNet call and returns <c>out_sample</c> in fp32.</summary>
-    public float[] Predict(UNetInputs inputs, RunOptions runOptions)
+    public float[] Predict(UNetInputs inputs, RunOptions runOptions, SessionRunClock? clock = null)
     {
         var b = inputs.Batch;
         var seq = inputs.SequenceLength;
@@ -120,7 +123,7 @@ public sealed class UNetSession : IDisposable
                 Add(name, OnnxTensors.FromFloats(data, shape, _session.InputMetadata[name].ElementDataType));
             }
 
-            using var outputs = _session.Run(runOptions, names, values, ["out_sample"]);
+            using var outputs = (clock ?? new SessionRunClock()).Measure(() => _session.Run(runOptions, names, values, ["out_sample"]));
             return OnnxTensors.ToFloats(outputs[0]);
         }
         finally

@@ -36,7 +36,7 @@ public sealed class VaeDecoder : IDisposable
     public double ScalingFactor { get; }
 
     /// <summary>Decodes a batch of latents (batch x 4 x h x w) into interleaved RGB bytes, one array per item.</summary>
-    public byte[][] Decode(float[] latents, int batch, int latentHeight, int latentWidth, RunOptions runOptions)
+    public byte[][] Decode(float[] latents, int batch, int latentHeight, int latentWidth, RunOptions runOptions, SessionRunClock? clock = null)
     {
         var scaled = new float[latents.Length];
         var inverse = (float)(1.0 / ScalingFactor);
@@ -46,7 +46,7 @@ public sealed class VaeDecoder : IDisposable
         }
 
         using var input = OnnxTensors.FromFloats(scaled, [batch, 4, latentHeight, latentWidth], _inputType);
-        using var outputs = _session.Run(runOptions, ["latent_sample"], [input], ["sample"]);
+        using var outputs = (clock ?? new SessionRunClock()).Measure(() => _session.Run(runOptions, ["latent_sample"], [input], ["sample"]));
         var shape = OnnxTensors.Shape(outputs[0]);
         var pixels = OnnxTensors.ToFloats(outputs[0]);
         int channels = (int)shape[1], height = (int)shape[2], width = (int)shape[3];

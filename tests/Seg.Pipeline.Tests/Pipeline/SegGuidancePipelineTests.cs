@@ -179,3 +179,22 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         Assert.Contains("SEG scale: 3, SEG blur sigma: 10, SEG layers: \"d0,m0\", SEG window: 0-0.75, SEG patch: 1", parameters);
     }
 }
+
+[Collection(TinyModelCollection.Name)]
+public class SegExternalDataTests(TinyModelFixture models)
+{
+    [Fact]
+    public void Seg_on_a_unet_with_external_weights_keeps_the_weights_out_of_the_cache()
+    {
+        var folder = models.Get(new TinyModelOptions(ExternalUNetData: true));
+        var cache = Path.Combine(models.PatchCache, "external");
+        var request = new RenderRequest { Prompt = "a cat", Seed = 3, Steps = 2, Width = 64, Height = 64, SegBlurSigmas = [2.0] };
+
+        using var inline = SdxlPipeline.Load(models.Fp32, new PipelineOptions { PatchCacheFolder = cache });
+        using var external = SdxlPipeline.Load(folder, new PipelineOptions { PatchCacheFolder = cache });
+        Assert.Equal(inline.Render(request).FinalLatents, external.Render(request).FinalLatents);
+
+        // The cache holds patched graphs only: the weights are read from the model's own folder.
+        Assert.Empty(Directory.EnumerateFiles(cache, "*.onnx_data", SearchOption.AllDirectories));
+    }
+}

@@ -19,6 +19,15 @@ internal static class OrtRunner
         return Run(session, inputs, outputs, float16);
     }
 
+    /// <summary>Runs a cached patched graph whose external weights stay in <paramref name="externalDataFolder"/>.</summary>
+    public static Dictionary<string, float[]> RunWithExternalData(string modelPath, string externalDataFolder, IReadOnlyDictionary<string, Tensor> inputs, IEnumerable<string> outputs)
+    {
+        using var options = new SessionOptions();
+        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", externalDataFolder);
+        using var session = new InferenceSession(File.ReadAllBytes(modelPath), options);
+        return Run(session, inputs, outputs, float16: false);
+    }
+
     private static Dictionary<string, float[]> Run(InferenceSession session, IReadOnlyDictionary<string, Tensor> inputs, IEnumerable<string> outputs, bool float16)
     {
         var values = new List<OrtValue>();

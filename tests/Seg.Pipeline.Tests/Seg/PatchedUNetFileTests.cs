@@ -103,7 +103,8 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.Equal(mid, PatchedUNetCache.GetOrCreate(unet, SegLayerSelection.Parse("MID"), cache));
         Assert.Equal(written, File.GetLastWriteTimeUtc(mid));
         Assert.Equal(PatchedUNetCache.ModelFileName, Path.GetFileName(mid));
-        AssertBlursMidLayers(unet, mid, UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(mid))!);
+        AssertBlursMidLayers(unet, mid, UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(mid))!, cached: true);
+        Assert.Equal([PatchedUNetCache.ModelFileName], Directory.EnumerateFiles(Path.GetDirectoryName(mid)!, "*.onnx*").Select(Path.GetFileName));
 
         var down = PatchedUNetCache.GetOrCreate(unet, SegLayerSelection.Parse("down"), cache);
         Assert.NotEqual(mid, down);
@@ -136,7 +137,7 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.Single(paths.Distinct());
         Assert.Single(Directory.GetDirectories(cache));
         Assert.Empty(Directory.GetDirectories(cache, ".tmp-*"));
-        AssertBlursMidLayers(unet, paths[0], UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(paths[0]))!);
+        AssertBlursMidLayers(unet, paths[0], UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(paths[0]))!, cached: true);
     }
 
     [Fact]
@@ -159,13 +160,17 @@ public sealed class PatchedUNetFileTests : IDisposable
     }
 
     // Loads both models by path (so ONNX Runtime resolves the external data itself) and checks the mid layers.
-    private static void AssertBlursMidLayers(string unet, string patched, SegPatchInfo info)
+    private static void AssertBlursMidLayers(string unet, string patched, SegPatchInfo info, bool cached = false)
     {
         const int latent = 16;
         var hidden = UNetSegPatcherTests.HiddenInputs(SyntheticUNet.StandardAttn1.Length, latent, latent, seed: 11);
         var outputs = new[] { SyntheticUNet.QueryOutput(3), SyntheticUNet.QueryOutput(4) };
         var plain = OrtRunner.Run(unet, hidden, outputs);
-        var blurred = OrtRunner.Run(patched, UNetSegPatcherTests.WithOperators(hidden, info, latent, latent, 1.0), outputs);
+        var operators = UNetSegPatcherTests.WithOperators(hidden, info, latent, latent, 1.0);
+        // Cache entries hold the patched graph only; the weights are read from the UNet's own folder.
+        var blurred = cached
+            ? OrtRunner.RunWithExternalData(patched, Path.GetDirectoryName(unet)!, operators, outputs)
+            : OrtRunner.Run(patched, operators, outputs);
         const int grid = 4;
         const int itemSize = grid * grid * Channels;
         foreach (var output in outputs)
