@@ -1,0 +1,65 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Seg.Coordinator.Images;
+using Seg.Coordinator.Sweeps;
+using Seg.Storage.Blobs;
+
+namespace Seg.Coordinator.Apis;
+
+/// <summary>Images: a sweep's provenance rows, and each PNG streamed from the blob store.</summary>
+public static class ImagesApi
+{
+    private const string GetImageRoute = "GetImage";
+
+    /// <summary>Maps <c>/api/sweeps/{id}/images</c> and <c>/api/images/{taskId}</c>.</summary>
+    public static IEndpointRouteBuilder MapImagesApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/sweeps/{id:guid}/images", ListImagesAsync)
+            .WithTags("Images").WithName("ListSweepImages").WithSummary("A sweep's images with their provenance, in task order");
+        app.MapGet("/api/images/{taskId:guid}", GetImageAsync)
+            .WithTags("Images").WithName(GetImageRoute).WithSummary("The PNG of a task")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png");
+        return app;
+    }
+
+    internal static async Task<Results<Ok<ImagePage>, ValidationProblem, ProblemHttpResult>> ListImagesAsync(
+        Guid id,
+        int? page,
+        int? pageSize,
+        HttpContext context,
+        LinkGenerator links,
+        SweepQueries sweeps,
+        ImageQueries images,
+        CancellationToken cancellationToken)
+    {
+        var errors = ApiProblems.CheckPaging(page, pageSize, out var pageNumber, out var size);
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Invalid(errors, "The query is not valid");
+        }
+
+        if (await sweeps.StatusAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return ApiProblems.SweepNotFound(id);
+        }
+
+        string ImageUrl(Guid taskId) => links.GetUriByName(context, GetImageRoute, new { taskId })
+            ?? throw new InvalidOperationException($"no route named {GetImageRoute}");
+        return TypedResults.Ok(await images.ListAsync(id, pageNumber, size, ImageUrl, cancellationToken).ConfigureAwait(false));
+    }
+
+    internal static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImageAsync(
+        Guid taskId,
+        IImageBlobStore blobs,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            var png = await blobs.OpenReadAsync(taskId, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Stream(png, "image/png");
+        }
+        catch (FileNotFoundException)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Image not found", detail: $"no image is stored for task {taskId}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Seg.Contracts.Sweeps;
+using Seg.Coordinator.Sweeps;
+using Seg.Storage.Entities;
+
+namespace Seg.Coordinator.Apis;
+
+/// <summary><c>/api/sweeps</c>: submit, list, read, cancel, pause, resume and requeue sweeps.</summary>
+public static class SweepsApi
+{
+    /// <summary>The request header that makes a submit idempotent.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>Longest idempotency key stored.</summary>
+    private const int MaxIdempotencyKeyLength = 200;
+
+    /// <summary>Longest model name a task row stores.</summary>
+    private const int MaxModelLength = 200;
+
+    /// <summary>Maps the sweep endpoints.</summary>
+    public static IEndpointRouteBuilder MapSweepsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/sweeps").WithTags("Sweeps");
+
+        api.MapPost("/", SubmitSweepAsync)
+            .WithName("SubmitSweep")
+            .WithSummary("Submit a sweep (YAML or JSON); it is validated, expanded to one task per image and stored")
+            .Accepts<SweepDefinition>(SweepRequestBody.MediaTypes[0], SweepRequestBody.MediaTypes[1..])
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/", ListSweepsAsync).WithName("ListSweeps").WithSummary("Sweeps, newest first, optionally filtered by status");
+        api.MapGet("/{id:guid}", GetSweepAsync).WithName("GetSweep").WithSummary("A sweep with its progress, ETA, cost and stuck tasks");
+        api.MapPost("/{id:guid}/cancel", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
+            RunCommandAsync("cancel", id, commands.CancelAsync, queries, ct))
+            .WithName("CancelSweep").WithSummary("Cancel the sweep: tasks not yet started are cancelled").ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/pause", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
+            RunCommandAsync("pause", id, commands.PauseAsync, queries, ct))
+            .WithName("PauseSweep").WithSummary("Stop dispatching the sweep's tasks; those already sent finish").ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/resume", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
+            RunCommandAsync("resume", id, commands.ResumeAsync, queries, ct))
+            .WithName("ResumeSweep").WithSummary("Dispatch a paused sweep again").ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:guid}/requeue-failed", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
+            RunCommandAsync("requeue-failed", id, commands.RequeueFailedAsync, queries, ct))
+            .WithName("RequeueFailedTasks").WithSummary("Put failed tasks that have attempts left back to pending").ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    /// <summary>
+    /// Submits a sweep: 201 with the new sweep; 200 with the first sweep for a repeated idempotency key; 400 with
+    /// field-level errors (nothing is stored).
+    /// </summary>
+    internal static async Task<Results<Created<SweepSummary>, Ok<SweepSummary>, ValidationProblem>> SubmitSweepAsync(
+        HttpRequest request,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
+        SweepSubmitter submitter,
+        SweepQueries queries,
+        IOptions<CoordinatorOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is not null && (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength))
+        {
+            return ApiProblems.Invalid(
+                [new ValidationError(IdempotencyKeyHeader, $"must be 1 to {MaxIdempotencyKeyLength} characters, not blank (got {idempotencyKey.Length})")],
+                "The Idempotency-Key header is not valid");
+        }
+
+        var text = await SweepRequestBody.ReadAsync(request, cancellationToken).ConfigureAwait(false);
+        var parsed = SweepParser.ParseAndValidate(text, SweepRequestBody.FormatOf(request.ContentType), options.Value.SweepLimits);
+        if (!parsed.Succeeded)
+        {
+            return ApiProblems.Invalid(parsed.Errors, "The sweep is not valid");
+        }
+
+        if (parsed.Definition.Model.Length > MaxModelLength)
+        {
+            return ApiProblems.Invalid(
+                [new ValidationError("model", $"must be at most {MaxModelLength} characters (got {parsed.Definition.Model.Length})")],
+                "The sweep is not valid");
+        }
+
+        var stored = await submitter.SubmitAsync(parsed.Definition, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        var summary = await queries.GetAsync(stored.SweepId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"sweep {stored.SweepId} was stored but cannot be read");
+        var location = $"/api/sweeps/{stored.SweepId}";
+        if (stored.Created)
+        {
+            return TypedResults.Created(location, summary);
+        }
+
+        request.HttpContext.Response.Headers.Location = location;
+        return TypedResults.Ok(summary);
+    }
+
+    /// <summary>One page of sweeps, newest first.</summary>
+    internal static async Task<Results<Ok<SweepPage>, ValidationProblem>> ListSweepsAsync(
+        string? status,
+        int? page,
+        int? pageSize,
+        SweepQueries queries,
+        CancellationToken cancellationToken)
+    {
+        var errors = ApiProblems.CheckPaging(page, pageSize, out var pageNumber, out var size);
+        SweepStatus? wanted = null;
+        if (!string.IsNullOrEmpty(status))
+        {
+            var names = Enum.GetNames<SweepStatus>();
+            var match = names.FirstOrDefault(n => n.Equals(status, StringComparison.OrdinalIgnoreCase));
+            if (match is null)
+            {
+                errors.Add(new ValidationError("status", $"must be one of {string.Join(", ", names.Select(n => n.ToLowerInvariant()))} (got '{status}')"));
+            }
+            else
+            {
+                wanted = Enum.Parse<SweepStatus>(match);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return ApiProblems.Invalid(errors, "The query is not valid");
+        }
+
+        return TypedResults.Ok(await queries.ListAsync(wanted, pageNumber, size, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One sweep with its detail.</summary>
+    internal static async Task<Results<Ok<SweepSummary>, ProblemHttpResult>> GetSweepAsync(Guid id, SweepQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetDetailAsync(id, cancellationToken).ConfigureAwait(false) is { } sweep
+            ? TypedResults.Ok(sweep)
+            : ApiProblems.SweepNotFound(id);
+
+    private static async Task<Results<Ok<SweepActionResponse>, ProblemHttpResult>> RunCommandAsync(
+        string action,
+        Guid id,
+        Func<Guid, CancellationToken, Task<SweepCommandResult>> command,
+        SweepQueries queries,
+        CancellationToken cancellationToken)
+    {
+        var result = await command(id, cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case SweepCommandOutcome.NotFound:
+                return ApiProblems.SweepNotFound(id);
+            case SweepCommandOutcome.Conflict:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: $"The sweep cannot be {Past(action)}", detail: result.Reason);
+            default:
+                var sweep = await queries.GetAsync(id, cancellationToken).ConfigureAwait(false);
+                return sweep is null ? ApiProblems.SweepNotFound(id) : TypedResults.Ok(new SweepActionResponse(action, result.TasksAffected, sweep));
+        }
+    }
+
+    private static string Past(string action) => action switch
+    {
+        "cancel" => "cancelled",
+        "pause" => "paused",
+        "resume" => "resumed",
+        _ => "requeued",
+    };
+}

@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+using Seg.Contracts.Sweeps;
+
+namespace Seg.Coordinator;
+
+/// <summary>
+/// The coordinator's settings, bound from the <c>Coordinator</c> configuration section (environment variables
+/// <c>Coordinator__MaxInFlight</c> and so on) and checked at start.
+/// </summary>
+public sealed record CoordinatorOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "Coordinator";
+
+    /// <summary>
+    /// Most tasks queued or running at once, over all sweeps. Small enough that cancel, pause and a new
+    /// high-priority sweep act within about one round of renders; large enough to keep every GPU busy. Default 32.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxInFlight { get; init; } = 32;
+
+    /// <summary>
+    /// How often the dispatcher looks for work when nothing wakes it (a submit, a finished task, a resume do),
+    /// in milliseconds. Default 500.
+    /// </summary>
+    [Range(10, 3_600_000)]
+    public int DispatchIntervalMs { get; init; } = 500;
+
+    /// <summary>The queue the workers consume render tasks from (their endpoint <c>render-tasks</c>).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9._:-]+$")]
+    public string RenderTaskQueue { get; init; } = "render-tasks";
+
+    /// <summary>Most attempts a task of a new sweep may take, requeues included. Default 3.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>A running task is stuck when it runs longer than this many times the median render of its sweep. Default 5.</summary>
+    [Range(1.0, 1000.0)]
+    public double StuckTaskFactor { get; init; } = 5.0;
+
+    /// <summary>A running task is never called stuck before this many seconds (first renders load the model). Default 600.</summary>
+    [Range(1, 86_400)]
+    public int StuckTaskFloorSeconds { get; init; } = 600;
+
+    /// <summary>How often the stuck-task check runs, in seconds. Default 60.</summary>
+    [Range(1, 86_400)]
+    public int StuckTaskCheckIntervalSeconds { get; init; } = 60;
+
+    /// <summary>How often workers send heartbeats, in seconds; a worker silent for three intervals is stale. Default 10.</summary>
+    [Range(1, 3600)]
+    public int WorkerHeartbeatIntervalSeconds { get; init; } = 10;
+
+    /// <summary>A worker whose last this-many ended tasks of one sweep all failed is reported as failing that sweep. Default 3.</summary>
+    [Range(1, 1000)]
+    public int WorkerFailureStreak { get; init; } = 3;
+
+    /// <summary>The limits submitted sweeps are validated against (section <c>Coordinator:SweepLimits</c>).</summary>
+    public SweepLimits SweepLimits { get; init; } = new();
+}

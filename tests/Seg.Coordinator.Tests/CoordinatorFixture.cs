@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Seg.Storage;
+
+namespace Seg.Coordinator.Tests;
+
+/// <summary>
+/// The coordinator hosted in-process on real PostgreSQL and RabbitMQ: a fresh database <c>seg_coord_&lt;random&gt;</c>
+/// and a render task queue of its own per test class, both removed afterwards. Fails (never skips) when a service is
+/// missing. Subclasses choose the coordinator options.
+/// </summary>
+public abstract class CoordinatorFixture : IAsyncLifetime
+{
+    public static readonly JsonSerializerOptions ApiJson = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..12];
+    private CoordinatorFactory? _factory;
+    private RenderTaskQueue? _queue;
+
+    public string DatabaseName => "seg_coord_" + _suffix;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public IServiceProvider Services => _factory!.Services;
+
+    public RenderTaskQueue Queue => _queue!;
+
+    public WorkerSimulator Worker => new(Services);
+
+    /// <summary>Coordinator settings of this fixture (keys as in appsettings.json).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public async Task InitializeAsync()
+    {
+        await CreateDatabaseAsync();
+        _queue = await RenderTaskQueue.CreateAsync("render-tasks-test-" + _suffix);
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = TestServices.PostgresDatabase(DatabaseName),
+            ["ConnectionStrings:Blobs"] = TestServices.Blobs,
+            ["BlobStorage:ContainerName"] = "seg-coord-" + _suffix,
+            ["Coordinator:RenderTaskQueue"] = _queue.Name,
+            // Long: every test that waits for a message relies on the dispatcher being woken, not on polling.
+            ["Coordinator:DispatchIntervalMs"] = "60000",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        _factory = new CoordinatorFactory(settings);
+        Client = _factory.CreateClient();
+        await WaitUntilReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client?.Dispose();
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+
+        if (_queue is not null)
+        {
+            await _queue.DisposeAsync();
+        }
+
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = await OpenAdminAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a fresh database context of the app.</summary>
+    public async Task<T> WithDbAsync<T>(Func<SegDbContext, Task<T>> action)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<SegDbContext>());
+    }
+
+    /// <summary>Rows in every table of the farm's schema.</summary>
+    public Task<(int Sweeps, int Tasks, int Images, int Workers)> CountRowsAsync() => WithDbAsync(async db =>
+        (await db.Sweeps.CountAsync(), await db.RenderTasks.CountAsync(), await db.Images.CountAsync(), await db.Workers.CountAsync()));
+
+    /// <summary>POSTs a sweep with the given media type (and idempotency key).</summary>
+    public Task<HttpResponseMessage> PostSweepAsync(string body, string mediaType = "application/yaml", string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/sweeps") { Content = new StringContent(body, Encoding.UTF8, mediaType) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return Client.SendAsync(request);
+    }
+
+    /// <summary>Submits a valid sweep and returns its id.</summary>
+    public async Task<Guid> SubmitAsync(string yaml)
+    {
+        using var response = await PostSweepAsync(yaml);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, $"submit answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetGuid();
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Client.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public async Task<HttpResponseMessage> PostAsync(string path) => await Client.PostAsync(path, content: null);
+
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after the timeout.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(15);
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < limit, $"timed out after {limit.TotalSeconds} s waiting for: {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Waits until the sweep has <paramref name="status"/>; returns its summary.</summary>
+    public async Task<JsonElement> WaitForSweepStatusAsync(Guid sweepId, string status)
+    {
+        JsonElement sweep = default;
+        await EventuallyAsync(async () =>
+        {
+            sweep = await GetJsonAsync($"/api/sweeps/{sweepId}");
+            return sweep.GetProperty("status").GetString() == status;
+        }, $"sweep {sweepId} {status}");
+        return sweep;
+    }
+
+    /// <summary>The bus is started and its consumer endpoints bound (events published now reach them), the database migrated.</summary>
+    private async Task WaitUntilReadyAsync()
+    {
+        await EventuallyAsync(async () =>
+        {
+            using var response = await Client.GetAsync("/readyz");
+            return response.IsSuccessStatusCode && await response.Content.ReadAsStringAsync() == "Healthy";
+        }, "/readyz Healthy", TimeSpan.FromSeconds(60));
+    }
+
+    private async Task CreateDatabaseAsync()
+    {
+        await using var admin = await OpenAdminAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\"", admin);
+        await create.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<NpgsqlConnection> OpenAdminAsync()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = "postgres", Timeout = 5 };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            await connection.OpenAsync();
+            return connection;
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            await connection.DisposeAsync();
+            throw new InvalidOperationException(
+                $"PostgreSQL is not reachable at '{builder.Host}:{builder.Port}' (ConnectionStrings__Postgres). " +
+                $"Start it with infra/dev-services.sh (DESIGN.md section 6). Error: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The app with test settings. They go in as host configuration because Program reads configuration while it
+    /// registers services, before the settings given to ConfigureAppConfiguration would apply (aspnetcore#37680).
+    /// </summary>
+    private sealed class CoordinatorFactory(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Program>
+    {
+        protected override IHost CreateHost(IHostBuilder builder)
+        {
+            builder.ConfigureHostConfiguration(configuration => configuration.AddInMemoryCollection(settings));
+            return base.CreateHost(builder);
+        }
+    }
+}
+
+/// <summary>Default options: room for everything in flight.</summary>
+public sealed class DefaultCoordinatorFixture : CoordinatorFixture;
+
+/// <summary>Plays a worker: moves task rows as the worker does and publishes its events on the app's bus.</summary>
+public sealed class WorkerSimulator(IServiceProvider services)
+{
+    public async Task StartAsync(Guid taskId, string workerId)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var outcome = await scope.ServiceProvider.GetRequiredService<Storage.Tasks.TaskTransitions>()
+            .TryStartAsync(taskId, workerId, takeOverRunning: false, CancellationToken.None);
+        Assert.Equal(Storage.Tasks.TaskStartOutcome.Started, outcome);
+    }
+
+    /// <summary>Starts (unless started), marks succeeded, publishes <see cref="Contracts.Messages.RenderTaskSucceeded"/>.</summary>
+    public async Task SucceedAsync(Contracts.Messages.RenderTask task, string workerId = "worker-sim", double gpuSeconds = 1.5, bool started = false)
+    {
+        if (!started)
+        {
+            await StartAsync(task.TaskId, workerId);
+        }
+
+        await using var scope = services.CreateAsyncScope();
+        Assert.True(await scope.ServiceProvider.GetRequiredService<Storage.Tasks.TaskTransitions>().TryMarkSucceededAsync(task.TaskId, gpuSeconds, CancellationToken.None));
+        await services.GetRequiredService<IBus>().Publish(new Contracts.Messages.RenderTaskSucceeded(
+            task.TaskId, task.SweepId, new Uri("http://127.0.0.1/blobs/" + task.TaskId), new string('a', 64), workerId, "cpu",
+            new Dictionary<string, double> { ["denoise"] = gpuSeconds }, gpuSeconds));
+    }
+
+    /// <summary>Starts (unless started), marks failed, publishes <see cref="Contracts.Messages.RenderTaskFailed"/>.</summary>
+    public async Task FailAsync(Contracts.Messages.RenderTask task, string workerId = "worker-sim", string reason = "model not found", bool permanent = true)
+    {
+        await StartAsync(task.TaskId, workerId);
+        await using var scope = services.CreateAsyncScope();
+        Assert.True(await scope.ServiceProvider.GetRequiredService<Storage.Tasks.TaskTransitions>().TryMarkFailedAsync(task.TaskId, reason, 0.5, CancellationToken.None));
+        await services.GetRequiredService<IBus>().Publish(new Contracts.Messages.RenderTaskFailed(
+            task.TaskId, task.SweepId, reason, permanent, workerId, task.Attempt));
+    }
+
+    public async Task HeartbeatAsync(string workerId, int slots = 2, int busy = 1, params string[] models)
+    {
+        await services.GetRequiredService<IBus>().Publish(new Contracts.Messages.WorkerHeartbeat(
+            workerId, workerId + "-host", [.. Enumerable.Range(0, slots).Select(i => "cuda:" + i.ToString(CultureInfo.InvariantCulture))],
+            slots, busy, models, 42, 7.5, "0.1.0-test", DateTimeOffset.UtcNow));
+    }
+}

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Seg.Storage.Blobs;
+using Seg.Storage.Entities;
+using Seg.Storage.Provenance;
+using Seg.Storage.Workers;
+
+namespace Seg.Coordinator.Tests;
+
+/// <summary>Workers and heartbeats, stuck tasks, images, health endpoints and the OpenAPI document.</summary>
+public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixture<DefaultCoordinatorFixture>
+{
+    // A 1x1 PNG.
+    private static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+
+    [Fact]
+    public async Task Heartbeats_show_in_api_workers_and_silent_workers_turn_stale()
+    {
+        await app.Worker.HeartbeatAsync("worker-hb", 2, 1, "tiny-sdxl", "sdxl-base");
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<WorkerHeartbeatWriter>().UpsertAsync(new WorkerRecord
+            {
+                WorkerId = "worker-gone",
+                Host = "old-pod",
+                Slots = 1,
+                LastHeartbeatAt = DateTimeOffset.UtcNow.AddMinutes(-5), // 10 s interval: stale after 30 s
+            }, CancellationToken.None);
+        }
+
+        JsonElement workers = default;
+        await CoordinatorFixture.EventuallyAsync(async () =>
+        {
+            workers = await app.GetJsonAsync("/api/workers");
+            return workers.EnumerateArray().Any(w => w.GetProperty("workerId").GetString() == "worker-hb");
+        }, "worker-hb in /api/workers");
+
+        var live = workers.EnumerateArray().Single(w => w.GetProperty("workerId").GetString() == "worker-hb");
+        Assert.Equal("healthy", live.GetProperty("health").GetString());
+        Assert.Equal("worker-hb-host", live.GetProperty("host").GetString());
+        Assert.Equal(["cuda:0", "cuda:1"], live.GetProperty("devices").EnumerateArray().Select(d => d.GetString()));
+        Assert.Equal(2, live.GetProperty("slots").GetInt32());
+        Assert.Equal(1, live.GetProperty("busy").GetInt32());
+        Assert.Equal(7.5, live.GetProperty("imagesPerMinute").GetDouble());
+        Assert.Equal(42, live.GetProperty("tasksDone").GetInt64());
+        Assert.Equal(["tiny-sdxl", "sdxl-base"], live.GetProperty("modelsCached").EnumerateArray().Select(d => d.GetString()));
+        Assert.True(live.GetProperty("secondsSinceHeartbeat").GetDouble() < 30);
+
+        var gone = workers.EnumerateArray().Single(w => w.GetProperty("workerId").GetString() == "worker-gone");
+        Assert.Equal("stale", gone.GetProperty("health").GetString());
+    }
+
+    [Fact]
+    public async Task A_task_running_far_longer_than_the_sweeps_median_is_reported_stuck()
+    {
+        var sweep = await app.SubmitAsync("model: m\nprompts: [stuck]\nseeds: [1, 2, 3]\n");
+        var sent = await app.Queue.TakeAsync(3);
+        await app.Worker.SucceedAsync(sent[0].Message);
+        await app.Worker.StartAsync(sent[1].Message.TaskId, "worker-slow");
+        await app.Worker.StartAsync(sent[2].Message.TaskId, "worker-ok");
+        var now = DateTimeOffset.UtcNow;
+        await app.WithDbAsync(async db =>
+        {
+            // Renders of this sweep take 20 s; one task has run for two hours (past the 600 s floor), one for 10 s.
+            await db.RenderTasks.Where(t => t.Id == sent[0].Message.TaskId)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.StartedAt, now.AddSeconds(-100)).SetProperty(t => t.FinishedAt, now.AddSeconds(-80)));
+            await db.RenderTasks.Where(t => t.Id == sent[1].Message.TaskId).ExecuteUpdateAsync(s => s.SetProperty(t => t.StartedAt, now.AddHours(-2)));
+            return await db.RenderTasks.Where(t => t.Id == sent[2].Message.TaskId).ExecuteUpdateAsync(s => s.SetProperty(t => t.StartedAt, now.AddSeconds(-10)));
+        });
+
+        var detail = await app.GetJsonAsync($"/api/sweeps/{sweep}");
+        var stuck = Assert.Single(detail.GetProperty("stuckTasks").EnumerateArray());
+        Assert.Equal(sent[1].Message.TaskId, stuck.GetProperty("taskId").GetGuid());
+        Assert.Equal("worker-slow", stuck.GetProperty("workerId").GetString());
+        Assert.Equal(600, stuck.GetProperty("expectedSeconds").GetDouble());
+        Assert.True(stuck.GetProperty("runningSeconds").GetDouble() > 7000);
+    }
+
+    [Fact]
+    public async Task Images_are_listed_with_provenance_and_served_as_png()
+    {
+        var sweep = await app.SubmitAsync("model: tiny-sdxl\nprompts: [an image]\nseeds: [5, 6]\n");
+        var sent = await app.Queue.TakeAsync(2);
+        var task = sent.Single(m => m.Message.TaskIndex == 1).Message;
+        await app.Worker.StartAsync(task.TaskId, "worker-img");
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(task.TaskId, Png, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
+            {
+                TaskId = task.TaskId,
+                SweepId = sweep,
+                ParametersJson = JsonSerializer.Serialize(task.Parameters),
+                Prompt = task.Parameters.Prompt,
+                Seed = task.Parameters.Seed,
+                Width = task.Parameters.Width,
+                Height = task.Parameters.Height,
+                Steps = task.Parameters.Steps,
+                Scheduler = task.Parameters.Scheduler,
+                GuidanceScale = task.Parameters.GuidanceScale,
+                SegScale = task.Parameters.SegScale,
+                SegBlurSigma = task.Parameters.SegBlurSigma,
+                SegLayers = task.Parameters.SegLayers,
+                ModelName = "tiny-sdxl",
+                WorkerId = "worker-img",
+                Device = "cpu",
+                ExecutionProvider = "CPUExecutionProvider",
+                ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
+                BlobName = stored.BlobName,
+                BlobUri = stored.Uri.ToString(),
+                ImageWidth = 1,
+                ImageHeight = 1,
+                ImageBytes = Png.Length,
+            }, CancellationToken.None);
+        }
+
+        await app.Worker.SucceedAsync(task, "worker-img", started: true);
+
+        var page = await app.GetJsonAsync($"/api/sweeps/{sweep}/images?page=1&pageSize=10");
+        Assert.Equal(1, page.GetProperty("total").GetInt32());
+        var image = Assert.Single(page.GetProperty("items").EnumerateArray());
+        Assert.Equal(task.TaskId, image.GetProperty("taskId").GetGuid());
+        Assert.Equal(1, image.GetProperty("taskIndex").GetInt32());
+        Assert.Equal(6, image.GetProperty("seed").GetInt64());
+        Assert.Equal("inf", image.GetProperty("parameters").GetProperty("seg_blur_sigma").GetString());
+        Assert.Contains(ImageBlobNames.ForTask(task.TaskId), image.GetProperty("blobUri").GetString(), StringComparison.Ordinal);
+        var url = new Uri(image.GetProperty("imageUrl").GetString()!);
+        Assert.Equal($"/api/images/{task.TaskId}", url.AbsolutePath);
+
+        using var png = await app.Client.GetAsync(url.PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, png.StatusCode);
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Png, await png.Content.ReadAsByteArrayAsync());
+
+        using var missing = await app.Client.GetAsync($"/api/images/{sent.Single(m => m.Message.TaskIndex == 0).Message.TaskId}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Health_endpoints_answer_healthy(string path)
+    {
+        using var response = await app.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task OpenApi_document_lists_every_endpoint()
+    {
+        var document = await app.GetJsonAsync("/openapi/v1.json");
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.Superset(
+            new HashSet<string>
+            {
+                "/api/sweeps", "/api/sweeps/{id}", "/api/sweeps/{id}/images", "/api/images/{taskId}", "/api/workers",
+                "/api/sweeps/{id}/cancel", "/api/sweeps/{id}/pause", "/api/sweeps/{id}/resume", "/api/sweeps/{id}/requeue-failed",
+            },
+            paths);
+        var submit = document.GetProperty("paths").GetProperty("/api/sweeps").GetProperty("post");
+        Assert.True(submit.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/yaml", out _));
+        Assert.True(submit.GetProperty("responses").TryGetProperty("400", out _));
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Seg.Contracts.Messages;
+using Seg.Contracts.Sweeps;
+using Seg.Storage.Entities;
+
+namespace Seg.Coordinator.Tests;
+
+public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixture<DefaultCoordinatorFixture>
+{
+    private const string Yaml = """
+        name: cats and dogs
+        tags: {project: tests}
+        model: tiny-sdxl
+        prompts: [a photo of a cat, a photo of a dog]
+        seeds: {start: 100, count: 3}
+        seg_blur_sigma: [1, inf]
+        steps: 4
+        size: 512x512
+        """;
+
+    [Fact]
+    public async Task Yaml_sweep_is_stored_with_one_task_per_image_and_answered_201()
+    {
+        using var response = await app.PostSweepAsync(Yaml);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var summary = JsonDocument.Parse(text).RootElement;
+        var id = summary.GetProperty("id").GetGuid();
+        Assert.Equal($"/api/sweeps/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal("cats and dogs", summary.GetProperty("name").GetString());
+        Assert.Equal(12, summary.GetProperty("taskCount").GetInt32()); // 2 prompts x 3 seeds x 2 sigmas
+        Assert.Equal("tests", summary.GetProperty("tags").GetProperty("project").GetString());
+        Assert.Equal(0, summary.GetProperty("progress").GetDouble());
+
+        var sweep = await app.WithDbAsync(db => db.Sweeps.AsNoTracking().SingleAsync(s => s.Id == id));
+        Assert.Equal(3, sweep.MaxAttempts);
+        Assert.Equal(12, sweep.TaskCount);
+        var tasks = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().Where(t => t.SweepId == id).OrderBy(t => t.TaskIndex).ToListAsync());
+        Assert.Equal(Enumerable.Range(0, 12), tasks.Select(t => t.TaskIndex));
+
+        // Each row is the expansion of the same definition: stable id and every resolved parameter.
+        var definition = SweepParser.ParseYaml(Yaml).Definition!;
+        foreach (var task in tasks)
+        {
+            var expected = SweepExpander.TaskAt(id, definition, task.TaskIndex);
+            Assert.Equal(TaskIds.For(id, task.TaskIndex), task.Id);
+            Assert.Equal(expected.Parameters, JsonSerializer.Deserialize<RenderParameters>(task.ParametersJson));
+            Assert.Equal("tiny-sdxl", task.Model);
+        }
+
+        Assert.Equal(100, JsonSerializer.Deserialize<RenderParameters>(tasks[0].ParametersJson)!.Seed);
+        Assert.Equal(double.PositiveInfinity, JsonSerializer.Deserialize<RenderParameters>(tasks[1].ParametersJson)!.SegBlurSigma);
+
+        // The summary counts what the database holds.
+        var read = await app.GetJsonAsync($"/api/sweeps/{id}");
+        var counts = read.GetProperty("tasks");
+        var total = new[] { "pending", "queued", "running", "succeeded", "failed", "cancelled" }.Sum(s => counts.GetProperty(s).GetInt32());
+        Assert.Equal(12, total);
+        Assert.Equal("tiny-sdxl", read.GetProperty("definition").GetProperty("model").GetString());
+        Assert.Empty(read.GetProperty("stuckTasks").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Json_sweep_is_stored_and_its_priority_copied_to_the_tasks()
+    {
+        const string json = """{"model": "tiny-sdxl", "prompts": "a red cube", "seeds": [1, 2], "seg_scale": [0, 3], "priority": 7}""";
+        using var response = await app.PostSweepAsync(json, "application/json");
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+
+        var tasks = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().Where(t => t.SweepId == id).ToListAsync());
+        Assert.Equal(4, tasks.Count);
+        Assert.All(tasks, t => Assert.Equal(7, t.Priority));
+        var sweep = await app.WithDbAsync(db => db.Sweeps.AsNoTracking().SingleAsync(s => s.Id == id));
+        Assert.Equal(7, sweep.Priority);
+        Assert.Equal(id.ToString(), sweep.Name); // no name given
+    }
+
+    [Fact]
+    public async Task Same_idempotency_key_twice_stores_one_sweep_and_answers_200_with_the_first()
+    {
+        var key = "submit-" + Guid.NewGuid();
+        using var first = await app.PostSweepAsync(Yaml, idempotencyKey: key);
+        using var second = await app.PostSweepAsync(Yaml, idempotencyKey: key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var firstId = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        var secondId = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        Assert.Equal(firstId, secondId);
+        Assert.Equal($"/api/sweeps/{firstId}", second.Headers.Location?.OriginalString);
+        Assert.Equal(1, await app.WithDbAsync(db => db.Sweeps.CountAsync(s => s.IdempotencyKey == key)));
+        Assert.Equal(12, await app.WithDbAsync(db => db.RenderTasks.CountAsync(t => t.SweepId == firstId)));
+    }
+
+    [Fact]
+    public async Task Sweeps_are_listed_newest_first_paged_and_filtered_by_status()
+    {
+        var older = await app.SubmitAsync("model: m\nprompts: older\nseeds: 1\n");
+        var newer = await app.SubmitAsync("model: m\nprompts: newer\nseeds: 1\n");
+
+        var page = await app.GetJsonAsync("/api/sweeps?page=1&pageSize=2");
+        var ids = page.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetGuid()).ToList();
+        Assert.Equal([newer, older], ids);
+        Assert.Equal(2, page.GetProperty("pageSize").GetInt32());
+        Assert.True(page.GetProperty("total").GetInt32() >= 2);
+
+        var second = await app.GetJsonAsync("/api/sweeps?page=2&pageSize=1");
+        Assert.Equal(older, second.GetProperty("items")[0].GetProperty("id").GetGuid());
+
+        await app.PostAsync($"/api/sweeps/{older}/cancel");
+        var cancelled = await app.GetJsonAsync("/api/sweeps?status=cancelled");
+        Assert.Contains(older, cancelled.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetGuid()));
+        Assert.All(cancelled.GetProperty("items").EnumerateArray(), s => Assert.Equal("cancelled", s.GetProperty("status").GetString()));
+    }
+
+    [Theory]
+    [InlineData("/api/sweeps?status=finished", "status")]
+    [InlineData("/api/sweeps?page=0", "page")]
+    [InlineData("/api/sweeps?pageSize=1000", "pageSize")]
+    public async Task Bad_list_queries_are_400_with_the_field(string path, string field)
+    {
+        using var response = await app.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Unknown_sweep_is_404_problem_details()
+    {
+        var id = Guid.NewGuid();
+        foreach (var (method, path) in new[] { ("GET", $"/api/sweeps/{id}"), ("GET", $"/api/sweeps/{id}/images"), ("POST", $"/api/sweeps/{id}/cancel"), ("POST", $"/api/sweeps/{id}/requeue-failed") })
+        {
+            using var response = await app.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(id.ToString(), await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+}
