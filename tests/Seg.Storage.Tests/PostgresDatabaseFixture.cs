@@ -4,11 +4,13 @@ using Npgsql;
 namespace Seg.Storage.Tests;
 
 /// <summary>
-/// A fresh database <c>seg_test_&lt;random&gt;</c> per test class, migrated with the real migrations and
-/// dropped afterwards. Fails (does not skip) when PostgreSQL is not reachable.
+/// A fresh database <c>seg_test_&lt;random&gt;</c> per test class, migrated with the real migrations (by
+/// <see cref="SegDatabaseInitializer"/>, as the coordinator does) and dropped afterwards. Fails (does not skip) when PostgreSQL is not reachable.
 /// </summary>
-public sealed class PostgresDatabaseFixture : IAsyncLifetime
+public sealed class PostgresDatabaseFixture : ITestDatabase, IAsyncLifetime
 {
+    public SegDatabaseProvider Provider => SegDatabaseProvider.PostgreSql;
+
     public string DatabaseName { get; } = "seg_test_" + Guid.NewGuid().ToString("N")[..12];
 
     public string ConnectionString => TestServices.PostgresDatabase(DatabaseName);
@@ -34,7 +36,7 @@ public sealed class PostgresDatabaseFixture : IAsyncLifetime
         if (Migrate)
         {
             await using var db = CreateContext();
-            await db.Database.MigrateAsync();
+            await SegDatabaseInitializer.InitializeAsync(db, CancellationToken.None);
         }
     }
 

@@ -1,13 +1,21 @@
+using System.Data.Common;
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Seg.Storage.Entities;
 using Seg.Storage.Tasks;
 using Xunit.Abstractions;
 
 namespace Seg.Storage.Tests;
 
-public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestOutputHelper output) : IClassFixture<PostgresDatabaseFixture>
+public sealed class TaskBulkWriterPostgresTests(PostgresDatabaseFixture database, ITestOutputHelper output)
+    : TaskBulkWriterTests(database, output), IClassFixture<PostgresDatabaseFixture>;
+
+public sealed class TaskBulkWriterSqliteTests(SqliteDatabaseFixture database, ITestOutputHelper output)
+    : TaskBulkWriterTests(database, output), IClassFixture<SqliteDatabaseFixture>;
+
+/// <summary>The bulk writer's contract, run on PostgreSQL (COPY) and on SQLite (prepared INSERT).</summary>
+public abstract class TaskBulkWriterTests(ITestDatabase database, ITestOutputHelper output)
 {
     [Fact]
     public async Task Stores_100000_tasks_in_one_sweep_within_seconds()
@@ -25,7 +33,8 @@ public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestO
         var watch = Stopwatch.StartNew();
         var result = await writer.InsertSweepAsync(sweep, TestData.NewTasks(count), CancellationToken.None);
         watch.Stop();
-        var report = $"[Seg.Storage] sweep + {count} tasks by COPY in one transaction: {watch.Elapsed.TotalSeconds:F2} s " +
+        var method = database.Provider == SegDatabaseProvider.Sqlite ? "prepared INSERT" : "COPY";
+        var report = $"[Seg.Storage] {database.Provider}: sweep + {count} tasks by {method} in one transaction: {watch.Elapsed.TotalSeconds:F2} s " +
             $"(of which building the task stream: {generation.Elapsed.TotalSeconds:F2} s)";
         output.WriteLine(report);
         Console.WriteLine(report);
@@ -43,8 +52,10 @@ public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestO
         Assert.Equal(stored.CreatedAt, last.CreatedAt);
         Assert.Equal(0, last.Attempts);
         Assert.Null(last.QueuedAt);
-        // jsonb normalises the text; the value must survive.
-        Assert.Contains($"\"seed\": {count - 1}", last.ParametersJson);
+        // jsonb normalises the text, SQLite keeps it as given; the value must survive either way.
+        using var parameters = JsonDocument.Parse(last.ParametersJson);
+        Assert.Equal(count - 1, parameters.RootElement.GetProperty("seed").GetInt32());
+        Assert.Equal("inf", parameters.RootElement.GetProperty("seg_blur_sigma").GetString());
     }
 
     [Fact]
@@ -55,10 +66,10 @@ public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestO
         tasks[900] = tasks[900] with { Id = tasks[10].Id };
         await using var db = database.CreateContext();
 
-        var error = await Assert.ThrowsAsync<PostgresException>(() =>
+        var error = await Assert.ThrowsAnyAsync<DbException>(() =>
             new TaskBulkWriter(db, TimeProvider.System).InsertSweepAsync(sweep, tasks, CancellationToken.None));
 
-        Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+        DatabaseErrors.AssertDuplicateKey(error);
         await AssertNothingStoredAsync(sweep.Id, tasks.Select(t => t.Id));
     }
 
@@ -89,6 +100,31 @@ public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestO
     }
 
     [Fact]
+    public async Task Cancellation_midway_writes_nothing()
+    {
+        var sweep = TestData.NewSweep();
+        using var cancel = new CancellationTokenSource();
+        IEnumerable<NewRenderTask> CancelledAfter300()
+        {
+            foreach (var task in TestData.NewTasks(1000))
+            {
+                if (task.TaskIndex == 300)
+                {
+                    cancel.Cancel();
+                }
+
+                yield return task;
+            }
+        }
+
+        await using var db = database.CreateContext();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new TaskBulkWriter(db, TimeProvider.System).InsertSweepAsync(sweep, CancelledAfter300(), cancel.Token));
+
+        await AssertNothingStoredAsync(sweep.Id, []);
+    }
+
+    [Fact]
     public async Task An_invalid_task_is_refused_by_name_and_nothing_is_written()
     {
         var sweep = TestData.NewSweep();
@@ -111,9 +147,10 @@ public sealed class TaskBulkWriterTests(PostgresDatabaseFixture database, ITestO
         tasks[4] = tasks[4] with { ParametersJson = "{not json" };
         await using var db = database.CreateContext();
 
-        await Assert.ThrowsAsync<PostgresException>(() =>
+        var error = await Assert.ThrowsAnyAsync<DbException>(() =>
             new TaskBulkWriter(db, TimeProvider.System).InsertSweepAsync(sweep, tasks, CancellationToken.None));
 
+        DatabaseErrors.AssertNotJson(error);
         await AssertNothingStoredAsync(sweep.Id, tasks.Select(t => t.Id));
     }
 

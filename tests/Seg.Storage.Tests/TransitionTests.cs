@@ -5,7 +5,14 @@ using Seg.Storage.Workers;
 
 namespace Seg.Storage.Tests;
 
-public sealed class TransitionTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
+public sealed class TransitionPostgresTests(PostgresDatabaseFixture database)
+    : TransitionTests(database), IClassFixture<PostgresDatabaseFixture>;
+
+public sealed class TransitionSqliteTests(SqliteDatabaseFixture database)
+    : TransitionTests(database), IClassFixture<SqliteDatabaseFixture>;
+
+/// <summary>Task and sweep transitions and heartbeats, run on PostgreSQL and on SQLite.</summary>
+public abstract class TransitionTests(ITestDatabase database)
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
