@@ -31,7 +31,20 @@ internal static class BenchCommand
         };
         guidance.SetAction(parse => RunGuidance(CliOptions.ResolveModel(parse.GetValue(model)), parse.GetValue(size), parse.GetValue(steps), parse.GetValue(repeats)));
 
-        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance };
+        var farmUrl = new Option<string>("--farm") { Description = "Coordinator URL of a running farm.", Required = true };
+        var tasks = new Option<int>("--tasks") { Description = "Tasks in the throughput sweep.", DefaultValueFactory = _ => 2000 };
+        var acceptTasks = new Option<int>("--accept-tasks") { Description = "Tasks in the sweep whose acceptance is timed (cancelled afterwards).", DefaultValueFactory = _ => 100_000 };
+        var farm = new Command("farm", "End-to-end tasks per second of a running farm (use workers in the fake render mode) and the time to accept a large sweep.")
+        {
+            farmUrl, tasks, acceptTasks,
+        };
+        farm.SetAction((parse, cancellationToken) =>
+        {
+            var url = parse.GetValue(farmUrl)!;
+            return FarmBench.RunAsync(new Uri(url.EndsWith('/') ? url : url + "/"), parse.GetValue(tasks), parse.GetValue(acceptTasks), cancellationToken);
+        });
+
+        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, farm };
     }
 
     private static RenderRequest Request(int size, int steps) => new()

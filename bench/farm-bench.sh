@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The farm benchmark (docs/performance.md): real RabbitMQ, PostgreSQL and Azurite, one coordinator and two
+# worker processes in the fake render mode (a fixed cheap render instead of the pipeline: this measures the
+# farm, not the GPUs), then `seg bench farm` submits sweeps and times them.
+#   bash bench/farm-bench.sh [--tasks N] [--accept-tasks N]
+# Environment: SEG_BENCH_WORKER_SLOTS (slots per worker, default 8), SEG_BENCH_PORT (coordinator, 5080).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SLOTS=${SEG_BENCH_WORKER_SLOTS:-8}
+PORT=${SEG_BENCH_PORT:-5080}
+LOGS=$(mktemp -d /tmp/seg-farm-bench.XXXXXX)
+PIDS=()
+STARTED_SERVICES=false
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $STARTED_SERVICES == true ]]; then bash infra/dev-services.sh stop >/dev/null || true; fi
+}
+trap cleanup EXIT
+
+dotnet build Seg.sln -c Release -nologo -v quiet >/dev/null
+if ! bash infra/dev-services.sh status >/dev/null 2>&1; then
+  STARTED_SERVICES=true
+fi
+eval "$(bash infra/dev-services.sh start)"
+export ConnectionStrings__Postgres ConnectionStrings__Blobs RabbitMq__Host RabbitMq__Port RabbitMq__Username RabbitMq__Password
+DATABASE="seg_bench_$RANDOM$RANDOM"
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres/Database=seg/Database=$DATABASE}"
+export BlobStorage__ContainerName="seg-bench-$RANDOM$RANDOM"
+psql -h 127.0.0.1 -p "${SEG_POSTGRES_PORT:-55432}" -U postgres -q -c "create database \"$DATABASE\"" >/dev/null
+
+ASPNETCORE_URLS="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning \
+  dotnet src/Seg.Coordinator/bin/Release/net10.0/Seg.Coordinator.dll >"$LOGS/coordinator.log" 2>&1 &
+PIDS+=($!)
+for i in 1 2; do
+  Worker__WorkerId="bench-$i" Worker__RenderMode=fake Worker__Devices__0=cpu Worker__CpuSlots="$SLOTS" Logging__LogLevel__Default=Warning \
+    dotnet src/Seg.Worker/bin/Release/net10.0/Seg.Worker.dll >"$LOGS/worker-$i.log" 2>&1 &
+  PIDS+=($!)
+done
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+  sleep 0.5
+done
+
+dotnet src/Seg.Cli/bin/Release/net10.0/seg.dll bench farm --farm "http://127.0.0.1:$PORT" "$@"
+echo "(logs in $LOGS; 2 workers x $SLOTS slots, fake render mode)"

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Seg.Cli.Farm;
+
+/// <summary>Task counts per status, as the coordinator reports them.</summary>
+internal sealed record FarmTaskCounts(int Pending, int Queued, int Running, int Succeeded, int Failed, int Cancelled);
+
+/// <summary>The part of the coordinator's sweep summary that <c>seg run --farm</c> shows.</summary>
+internal sealed record FarmSweep(
+    Guid Id,
+    string Name,
+    string Status,
+    int TaskCount,
+    FarmTaskCounts Tasks,
+    double Progress,
+    double? EtaSeconds,
+    double GpuSeconds)
+{
+    /// <summary>Whether the sweep reached a final status.</summary>
+    public bool IsFinished => Status is "succeeded" or "failed" or "cancelled";
+}
+
+/// <summary>A rejected submit: the coordinator's field-level validation errors.</summary>
+internal sealed class SweepRejectedException(IReadOnlyDictionary<string, string[]> errors)
+    : Exception("the coordinator rejected the sweep:\n" + string.Join("\n", errors.SelectMany(e => e.Value.Select(rule => $"  {e.Key}: {rule}"))))
+{
+    public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
+}
+
+/// <summary>The coordinator's REST API as <c>seg run --farm</c> uses it.</summary>
+internal sealed class FarmClient(HttpClient http)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>Submits a sweep file (YAML or JSON by its extension); returns the stored sweep.</summary>
+    public async Task<(FarmSweep Sweep, bool Created)> SubmitAsync(string sweepPath, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var text = await File.ReadAllTextAsync(sweepPath, cancellationToken).ConfigureAwait(false);
+        var mediaType = Path.GetExtension(sweepPath).ToLowerInvariant() == ".json" ? "application/json" : "application/yaml";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/sweeps")
+        {
+            Content = new StringContent(text, Encoding.UTF8, new MediaTypeHeaderValue(mediaType)),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+        using var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            var problem = await response.Content.ReadFromJsonAsync<ValidationProblem>(Json, cancellationToken).ConfigureAwait(false);
+            throw new SweepRejectedException(problem?.Errors ?? new Dictionary<string, string[]>());
+        }
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var sweep = await response.Content.ReadFromJsonAsync<FarmSweep>(Json, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the coordinator returned an empty sweep");
+        return (sweep, response.StatusCode == HttpStatusCode.Created);
+    }
+
+    /// <summary>Submits sweep text (YAML) directly.</summary>
+    public async Task<FarmSweep> SubmitTextAsync(string yaml, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(yaml, Encoding.UTF8, new MediaTypeHeaderValue("application/yaml"));
+        using var response = await http.PostAsync("api/sweeps", content, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync<FarmSweep>(Json, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the coordinator returned an empty sweep");
+    }
+
+    /// <summary>Cancels a sweep.</summary>
+    public async Task CancelAsync(Guid id, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsync($"api/sweeps/{id}/cancel", null, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a sweep's progress.</summary>
+    public async Task<FarmSweep> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync($"api/sweeps/{id}", cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadFromJsonAsync<FarmSweep>(Json, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("the coordinator returned an empty sweep");
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new HttpRequestException($"the coordinator answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}", null, response.StatusCode);
+        }
+    }
+
+    private sealed record ValidationProblem(Dictionary<string, string[]>? Errors);
+}
