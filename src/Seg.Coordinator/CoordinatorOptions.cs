@@ -54,6 +54,13 @@ public sealed record CoordinatorOptions
     [Range(1, 1000)]
     public int WorkerFailureStreak { get; init; } = 3;
 
+    /// <summary>
+    /// Whether tasks an earlier run left queued or running are put back to pending at start (see
+    /// <see cref="Dispatch.InFlightRecovery"/>). Only for a transport that loses its messages when the process ends,
+    /// the in-memory bus of the standalone mode; never with RabbitMQ. Default false.
+    /// </summary>
+    public bool RecoverInFlightAtStart { get; init; }
+
     /// <summary>The limits submitted sweeps are validated against (section <c>Coordinator:SweepLimits</c>).</summary>
     public SweepLimits SweepLimits { get; init; } = new();
 }

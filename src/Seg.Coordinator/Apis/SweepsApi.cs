@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
 using Seg.Contracts.Sweeps;
 using Seg.Coordinator.Sweeps;
 using Seg.Storage.Entities;
@@ -11,13 +10,7 @@ namespace Seg.Coordinator.Apis;
 public static class SweepsApi
 {
     /// <summary>The request header that makes a submit idempotent.</summary>
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
-
-    /// <summary>Longest idempotency key stored.</summary>
-    private const int MaxIdempotencyKeyLength = 200;
-
-    /// <summary>Longest model name a task row stores.</summary>
-    private const int MaxModelLength = 200;
+    public const string IdempotencyKeyHeader = SweepSubmitter.IdempotencyKeyField;
 
     /// <summary>Maps the sweep endpoints.</summary>
     public static IEndpointRouteBuilder MapSweepsApi(this IEndpointRouteBuilder app)
@@ -55,31 +48,21 @@ public static class SweepsApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SweepSubmitter submitter,
         SweepQueries queries,
-        IOptions<CoordinatorOptions> options,
         CancellationToken cancellationToken)
     {
-        if (idempotencyKey is not null && (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength))
+        if (SweepSubmitter.CheckIdempotencyKey(idempotencyKey) is { } keyError)
         {
-            return ApiProblems.Invalid(
-                [new ValidationError(IdempotencyKeyHeader, $"must be 1 to {MaxIdempotencyKeyLength} characters, not blank (got {idempotencyKey.Length})")],
-                "The Idempotency-Key header is not valid");
+            return ApiProblems.Invalid([keyError], "The Idempotency-Key header is not valid");
         }
 
         var text = await SweepRequestBody.ReadAsync(request, cancellationToken).ConfigureAwait(false);
-        var parsed = SweepParser.ParseAndValidate(text, SweepRequestBody.FormatOf(request.ContentType), options.Value.SweepLimits);
-        if (!parsed.Succeeded)
+        var submission = await submitter.SubmitAsync(text, SweepRequestBody.FormatOf(request.ContentType), idempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (!submission.Succeeded)
         {
-            return ApiProblems.Invalid(parsed.Errors, "The sweep is not valid");
+            return ApiProblems.Invalid(submission.Errors, "The sweep is not valid");
         }
 
-        if (parsed.Definition.Model.Length > MaxModelLength)
-        {
-            return ApiProblems.Invalid(
-                [new ValidationError("model", $"must be at most {MaxModelLength} characters (got {parsed.Definition.Model.Length})")],
-                "The sweep is not valid");
-        }
-
-        var stored = await submitter.SubmitAsync(parsed.Definition, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        var stored = submission.Stored;
         var summary = await queries.GetAsync(stored.SweepId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"sweep {stored.SweepId} was stored but cannot be read");
         var location = $"/api/sweeps/{stored.SweepId}";

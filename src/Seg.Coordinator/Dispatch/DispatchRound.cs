@@ -15,9 +15,10 @@ namespace Seg.Coordinator.Dispatch;
 /// dispatch order, sends one <see cref="RenderTask"/> each, then marks them queued and their sweeps running.
 /// </summary>
 /// <remarks>
-/// The round runs in one transaction that holds the candidate sweeps' rows <c>FOR UPDATE</c> from before the first
-/// send until the commit. Cancel and pause update those rows, so they wait for a round in progress and the next
-/// round sees them: once cancel or pause has returned, no message of that sweep is sent. Sending before marking
+/// The round runs in one transaction that holds the candidate sweeps' rows <c>FOR UPDATE</c> (PostgreSQL), or the
+/// database's write lock (SQLite, whose transactions begin <c>IMMEDIATE</c>), from before the first send until the
+/// commit. Cancel and pause update those rows, so they wait for a round in progress and the next round sees them:
+/// once cancel or pause has returned, no message of that sweep is sent. Sending before marking
 /// means a crash in between sends the task again later, which the worker tolerates (stable ids, conditional start).
 /// </remarks>
 /// <param name="db">Database context (scoped).</param>
@@ -114,6 +115,16 @@ public sealed class DispatchRound(
     /// <summary>Locks the given sweeps that may still be dispatched (pending or running) and returns their ids.</summary>
     private async Task<HashSet<Guid>> LockDispatchableSweepsAsync(Guid[] sweepIds, CancellationToken cancellationToken)
     {
+        if (db.Provider == SegDatabaseProvider.Sqlite)
+        {
+            // SQLite has no row locks and needs none: the round's transaction began IMMEDIATE and holds the database's
+            // one write lock, so cancel and pause (writes) wait for the commit just as they wait for the rows below.
+            return [.. await db.Sweeps.AsNoTracking()
+                .Where(s => sweepIds.Contains(s.Id) && (s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running))
+                .Select(s => s.Id)
+                .ToListAsync(cancellationToken).ConfigureAwait(false)];
+        }
+
         // Sorted, so that two rounds lock rows in the same order.
         var locked = await db.Database.SqlQuery<Guid>($"""
             SELECT id AS "Value" FROM sweeps

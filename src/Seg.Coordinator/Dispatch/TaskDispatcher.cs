@@ -5,20 +5,29 @@ namespace Seg.Coordinator.Dispatch;
 /// <summary>
 /// The dispatcher: the task table is the outbox. Runs a <see cref="DispatchRound"/> whenever
 /// <see cref="DispatchSignal"/> wakes it, and otherwise every <see cref="CoordinatorOptions.DispatchIntervalMs"/>.
+/// The first round waits until the host has started, so the bus is started (whichever order the host's services
+/// were registered in) and the schema is ready before anything is sent.
 /// </summary>
 /// <param name="scopes">Creates a scope (database context) per round.</param>
 /// <param name="signal">Wake-ups.</param>
 /// <param name="options">Coordinator options.</param>
+/// <param name="lifetime">Tells when the host has started.</param>
 /// <param name="logger">Logger.</param>
 public sealed partial class TaskDispatcher(
     IServiceScopeFactory scopes,
     DispatchSignal signal,
     IOptions<CoordinatorOptions> options,
+    IHostApplicationLifetime lifetime,
     ILogger<TaskDispatcher> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!await HostStartedAsync(stoppingToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var interval = TimeSpan.FromMilliseconds(options.Value.DispatchIntervalMs);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -54,6 +63,22 @@ public sealed partial class TaskDispatcher(
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Waits until every hosted service has started; false when the host stops first.</summary>
+    private async Task<bool> HostStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult()).ConfigureAwait(false);
+        try
+        {
+            await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Seg.Coordinator.Dispatch;
 using Seg.Coordinator.Images;
 using Seg.Coordinator.Infrastructure;
@@ -13,84 +14,153 @@ using Seg.Storage;
 
 namespace Seg.Coordinator.Extensions;
 
-/// <summary>The coordinator's services, one method per concern.</summary>
+/// <summary>
+/// The coordinator's services. The web app calls <see cref="AddCoordinatorServices"/>; a host of its own (the
+/// standalone <c>seg run</c>) composes the parts: storage (<c>AddSegStorageSqlite</c>), then
+/// <see cref="AddCoordinatorCore"/>, then one <c>AddSegMassTransit</c> whose consumers include
+/// <see cref="AddCoordinatorConsumers"/>.
+/// </summary>
 public static class CoordinatorServiceExtensions
 {
-    /// <summary>Everything the coordinator runs: options, storage, the HTTP API, messaging, the dispatcher and monitors.</summary>
+    /// <summary>
+    /// Everything the coordinator web app runs: PostgreSQL (or SQLite, see <c>AddSegStorage</c>) and the blob store,
+    /// the core (<see cref="AddCoordinatorCore"/>), the HTTP API's services, and the bus on RabbitMQ with the
+    /// coordinator's consumers.
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
     public static IHostApplicationBuilder AddCoordinatorServices(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<CoordinatorOptions>()
-            .Bind(builder.Configuration.GetSection(CoordinatorOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        ArgumentNullException.ThrowIfNull(builder);
         builder.AddCoordinatorStorage();
+        builder.Services.AddCoordinatorCore(builder.Configuration);
         builder.AddCoordinatorApi();
         builder.AddCoordinatorMessaging();
-        builder.AddCoordinatorDispatch();
         return builder;
     }
 
     /// <summary>
-    /// PostgreSQL and the blob store (<c>ConnectionStrings:Postgres</c>, <c>BlobStorage:*</c>), the migrations applied at
-    /// start, and the database readiness check. The migrator is registered before the bus and the dispatcher so that the
-    /// host starts it, and waits for it, first.
+    /// The coordinator without its HTTP API and without a bus, for any host:
+    /// <list type="bullet">
+    /// <item><see cref="CoordinatorOptions"/> bound from the <c>Coordinator</c> section of
+    /// <paramref name="configuration"/>, checked at start;</item>
+    /// <item>the hosted <see cref="DatabaseMigrator"/> (<see cref="SegDatabaseInitializer"/>: migrates PostgreSQL,
+    /// creates a SQLite schema; then <see cref="InFlightRecovery"/> when
+    /// <see cref="CoordinatorOptions.RecoverInFlightAtStart"/> is set);</item>
+    /// <item>scoped <see cref="SweepSubmitter"/>, <see cref="SweepQueries"/>, <see cref="SweepCommands"/>,
+    /// <see cref="ImageQueries"/>, <see cref="WorkerQueries"/>, <see cref="StuckTaskQuery"/>,
+    /// <see cref="SweepProgress"/> (used by the consumers), <see cref="DispatchRound"/> and
+    /// <see cref="InFlightRecovery"/>;</item>
+    /// <item>singleton <see cref="DispatchSignal"/> and <see cref="CoordinatorMetrics"/>;</item>
+    /// <item>the hosted <see cref="TaskDispatcher"/> and <see cref="StuckTaskMonitor"/>.</item>
+    /// </list>
+    /// The caller registers the storage (<c>AddSegStorage</c> or <c>AddSegStorageSqlite</c>) and a MassTransit bus
+    /// (any transport) with <see cref="AddCoordinatorConsumers"/>. Call this before the bus and before other hosted
+    /// services that use the database, so that the schema is ready before they start. The dispatcher sends its
+    /// first round only once the host has started, so the bus may be registered after it.
     /// </summary>
+    /// <param name="services">Service collection.</param>
+    /// <param name="configuration">Configuration holding the <c>Coordinator</c> section (absent: the defaults).</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddCoordinatorCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CoordinatorOptions>()
+            .Bind(configuration.GetSection(CoordinatorOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        // First hosted service of the coordinator: the host starts it, and waits for it, before the others.
+        services.AddHostedService<DatabaseMigrator>();
+
+        services.TryAddScoped<SweepSubmitter>();
+        services.TryAddScoped<SweepQueries>();
+        services.TryAddScoped<SweepCommands>();
+        services.TryAddScoped<ImageQueries>();
+        services.TryAddScoped<WorkerQueries>();
+        services.TryAddScoped<StuckTaskQuery>();
+        services.TryAddScoped<SweepProgress>();
+
+        services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<CoordinatorMetrics>();
+        services.TryAddScoped<DispatchRound>();
+        services.TryAddScoped<InFlightRecovery>();
+        services.AddHostedService<TaskDispatcher>();
+        services.AddHostedService<StuckTaskMonitor>();
+        return services;
+    }
+
+    /// <summary>
+    /// Adds the consumers of the workers' events to a bus: <see cref="RenderTaskSucceededConsumer"/>,
+    /// <see cref="RenderTaskFailedConsumer"/>, <see cref="RenderTaskFaultConsumer"/> and
+    /// <see cref="WorkerHeartbeatConsumer"/>, each on its own endpoint (kebab-case names, e.g.
+    /// <c>render-task-succeeded</c>) with <see cref="UseCoordinatorRetry"/> on that endpoint only, so that a bus
+    /// shared with the worker's consumer leaves the worker's own retries alone. They need
+    /// <see cref="AddCoordinatorCore"/>.
+    /// </summary>
+    /// <param name="bus">The bus registration (inside <c>AddMassTransit</c> or <c>AddSegMassTransit</c>).</param>
+    public static void AddCoordinatorConsumers(this IBusRegistrationConfigurator bus)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        bus.AddConsumer<RenderTaskSucceededConsumer, CoordinatorConsumerDefinition<RenderTaskSucceededConsumer>>();
+        bus.AddConsumer<RenderTaskFailedConsumer, CoordinatorConsumerDefinition<RenderTaskFailedConsumer>>();
+        bus.AddConsumer<RenderTaskFaultConsumer, CoordinatorConsumerDefinition<RenderTaskFaultConsumer>>();
+        bus.AddConsumer<WorkerHeartbeatConsumer, CoordinatorConsumerDefinition<WorkerHeartbeatConsumer>>();
+    }
+
+    /// <summary>
+    /// The coordinator consumers' retry policy: transient faults (the database restarting or busy) are retried 5
+    /// times with exponential back-off from 200 ms to 10 s before the message goes to the error queue; an
+    /// <see cref="ArgumentException"/> (a malformed message, which will not get better) is not retried.
+    /// <see cref="AddCoordinatorConsumers"/> applies it to the coordinator's endpoints already.
+    /// </summary>
+    /// <param name="configurator">An endpoint, a consumer or a whole bus.</param>
+    public static void UseCoordinatorRetry(this IConsumePipeConfigurator configurator)
+    {
+        ArgumentNullException.ThrowIfNull(configurator);
+        configurator.UseMessageRetry(retry =>
+        {
+            retry.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
+            retry.Ignore<ArgumentException>();
+        });
+    }
+
+    /// <summary>
+    /// The database from configuration (<c>AddSegStorage</c>: <c>ConnectionStrings:Postgres</c>, or SQLite) and the
+    /// blob store (<c>BlobStorage:*</c>), with the database readiness check (<c>/readyz</c>).
+    /// </summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
     public static IHostApplicationBuilder AddCoordinatorStorage(this IHostApplicationBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSegStorage(builder.Configuration);
-        builder.Services.AddHostedService<DatabaseMigrator>();
-        builder.Services.AddHealthChecks().AddDbContextCheck<SegDbContext>("postgres", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddDbContextCheck<SegDbContext>("database", tags: ["ready"]);
         return builder;
     }
 
-    /// <summary>The HTTP API's services: ProblemDetails, the OpenAPI document, JSON with enum names, queries and commands.</summary>
+    /// <summary>The HTTP API's own services: ProblemDetails, the OpenAPI document and JSON with enum names.</summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
     public static IHostApplicationBuilder AddCoordinatorApi(this IHostApplicationBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options =>
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
-        builder.Services.AddScoped<SweepSubmitter>();
-        builder.Services.AddScoped<SweepQueries>();
-        builder.Services.AddScoped<SweepCommands>();
-        builder.Services.AddScoped<ImageQueries>();
-        builder.Services.AddScoped<WorkerQueries>();
-        builder.Services.AddScoped<StuckTaskQuery>();
         return builder;
     }
 
-    /// <summary>
-    /// The MassTransit bus on RabbitMQ (<c>RabbitMq:*</c>) with the consumers of the workers' events. Consumers retry
-    /// transient faults (the database restarting) a few times before the message goes to the error queue.
-    /// </summary>
+    /// <summary>The MassTransit bus on RabbitMQ (<c>RabbitMq:*</c>) with <see cref="AddCoordinatorConsumers"/>.</summary>
+    /// <param name="builder">The host builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
     public static IHostApplicationBuilder AddCoordinatorMessaging(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddScoped<SweepProgress>();
-        builder.Services.AddSegMassTransit(
-            builder.Configuration,
-            bus =>
-            {
-                bus.AddConsumer<RenderTaskSucceededConsumer>();
-                bus.AddConsumer<RenderTaskFailedConsumer>();
-                bus.AddConsumer<RenderTaskFaultConsumer>();
-                bus.AddConsumer<WorkerHeartbeatConsumer>();
-            },
-            (_, cfg) => cfg.UseMessageRetry(retry =>
-            {
-                retry.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
-                retry.Ignore<ArgumentException>(); // a malformed message will not get better
-            }));
-        return builder;
-    }
-
-    /// <summary>The dispatcher (the outbox loop), its wake-up signal, the stuck-task monitor and the counters.</summary>
-    public static IHostApplicationBuilder AddCoordinatorDispatch(this IHostApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<DispatchSignal>();
-        builder.Services.AddSingleton<CoordinatorMetrics>();
-        builder.Services.AddScoped<DispatchRound>();
-        builder.Services.AddHostedService<TaskDispatcher>();
-        builder.Services.AddHostedService<StuckTaskMonitor>();
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSegMassTransit(builder.Configuration, bus => bus.AddCoordinatorConsumers());
         return builder;
     }
 }

@@ -1,19 +1,24 @@
 using System.Net.Sockets;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using Seg.Coordinator.Dispatch;
 using Seg.Storage;
 
 namespace Seg.Coordinator.Infrastructure;
 
 /// <summary>
-/// Applies the EF Core migrations when the coordinator starts, before the bus, the dispatcher and the API, retrying
-/// while PostgreSQL comes up (containers start in any order). Registered first so the host starts it first.
+/// Brings the schema up to date when the coordinator starts, before the bus, the dispatcher and the API, with
+/// <see cref="SegDatabaseInitializer.InitializeAsync"/>: the EF Core migrations on PostgreSQL, retried while the
+/// server comes up (containers start in any order); the schema created from the model on SQLite (standalone mode).
+/// Registered first so the host starts it, and waits for it, first. With
+/// <see cref="CoordinatorOptions.RecoverInFlightAtStart"/> it then runs <see cref="InFlightRecovery"/>.
 /// </summary>
 /// <param name="scopes">Creates the scope of the database context.</param>
+/// <param name="options">Coordinator options.</param>
 /// <param name="logger">Logger.</param>
-public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, ILogger<DatabaseMigrator> logger) : IHostedService
+public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, IOptions<CoordinatorOptions> options, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -37,13 +42,22 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, ILogge
                 },
             })
             .Build();
+        var provider = SegDatabaseProvider.PostgreSql;
         await retry.ExecuteAsync(async token =>
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SegDbContext>();
-            await db.Database.MigrateAsync(token).ConfigureAwait(false);
+            await SegDatabaseInitializer.InitializeAsync(db, token).ConfigureAwait(false);
+            provider = db.Provider;
         }, cancellationToken).ConfigureAwait(false);
-        LogMigrated();
+        LogReady(provider);
+
+        if (options.Value.RecoverInFlightAtStart)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var recovered = await scope.ServiceProvider.GetRequiredService<InFlightRecovery>().RecoverAsync(cancellationToken).ConfigureAwait(false);
+            LogRecovered(recovered.TasksRequeued, recovered.TasksCancelled, recovered.SweepsCompleted);
+        }
     }
 
     /// <inheritdoc />
@@ -52,6 +66,10 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, ILogge
     [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL is not reachable yet (attempt {Attempt}): {Error}")]
     private partial void LogWaiting(int attempt, string? error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Database migrations applied")]
-    private partial void LogMigrated();
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Tasks left in flight by an earlier run: {Requeued} put back to pending, {Cancelled} cancelled; {Completed} sweeps completed")]
+    private partial void LogRecovered(int requeued, int cancelled, int completed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database schema ready ({Provider})")]
+    private partial void LogReady(SegDatabaseProvider provider);
 }

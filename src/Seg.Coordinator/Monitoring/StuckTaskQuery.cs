@@ -38,15 +38,7 @@ public sealed class StuckTaskQuery(SegDbContext db, IOptions<CoordinatorOptions>
             return [];
         }
 
-        var sweepIds = running.Select(t => t.SweepId).Distinct().ToArray();
-        // EF has no translation for percentile_cont. Result columns are snake_case, as the naming convention maps them.
-        var medians = await db.Database.SqlQuery<SweepMedian>($"""
-            SELECT sweep_id,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)::double precision) AS median_seconds
-            FROM render_tasks
-            WHERE sweep_id = ANY({sweepIds}) AND status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL
-            GROUP BY sweep_id
-            """).ToDictionaryAsync(m => m.SweepId, m => m.MedianSeconds, cancellationToken).ConfigureAwait(false);
+        var medians = await MedianSecondsAsync([.. running.Select(t => t.SweepId).Distinct()], cancellationToken).ConfigureAwait(false);
 
         var settings = options.Value;
         var now = time.GetUtcNow();
@@ -59,6 +51,51 @@ public sealed class StuckTaskQuery(SegDbContext db, IOptions<CoordinatorOptions>
             })
             .Where(t => t.RunningSeconds > t.ExpectedSeconds)
             .OrderByDescending(t => t.RunningSeconds)];
+    }
+
+    /// <summary>
+    /// The median duration, in seconds, of the succeeded tasks of each sweep that has any (the 50th percentile,
+    /// interpolated: the mean of the middle two of an even count). EF has no translation for it, so it is SQL per
+    /// provider; result columns are snake_case, as the naming convention maps them.
+    /// </summary>
+    private async Task<Dictionary<Guid, double>> MedianSecondsAsync(Guid[] sweepIds, CancellationToken cancellationToken)
+    {
+        if (db.Provider == SegDatabaseProvider.PostgreSql)
+        {
+            return await db.Database.SqlQuery<SweepMedian>($"""
+                SELECT sweep_id,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)::double precision) AS median_seconds
+                FROM render_tasks
+                WHERE sweep_id = ANY({sweepIds}) AND status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL
+                GROUP BY sweep_id
+                """).ToDictionaryAsync(m => m.SweepId, m => m.MedianSeconds, cancellationToken).ConfigureAwait(false);
+        }
+
+        // SQLite has no percentile_cont: number the sorted durations and average the middle one or two. Timestamps are
+        // UTC text there; julianday reads them (days, as a double: steps of about 50 microseconds at today's dates).
+        // One query per sweep: sweeps with running tasks are few (at most MaxInFlight).
+        var medians = new Dictionary<Guid, double>(sweepIds.Length);
+        foreach (var sweepId in sweepIds)
+        {
+            var median = await db.Database.SqlQuery<double?>($"""
+                SELECT avg(seconds) AS "Value"
+                FROM (
+                    SELECT seconds, row_number() OVER (ORDER BY seconds) AS position, count(*) OVER () AS total
+                    FROM (
+                        SELECT (julianday(finished_at) - julianday(started_at)) * 86400.0 AS seconds
+                        FROM render_tasks
+                        WHERE sweep_id = {sweepId} AND status = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL
+                    ) durations
+                ) ranked
+                WHERE position IN ((total + 1) / 2, (total + 2) / 2)
+                """).SingleAsync(cancellationToken).ConfigureAwait(false);
+            if (median is { } seconds)
+            {
+                medians[sweepId] = seconds;
+            }
+        }
+
+        return medians;
     }
 
     private sealed record SweepMedian(Guid SweepId, double MedianSeconds);

@@ -49,9 +49,14 @@ public sealed class WorkerQueries(SegDbContext db, IOptions<CoordinatorOptions> 
     /// (worker, sweep) pairs whose last <paramref name="streak"/> ended tasks all failed, for sweeps that are not over
     /// (or failed, awaiting a requeue). The task rows already say who ran what, so no extra state is kept.
     /// </summary>
+    /// <remarks>
+    /// EF has no translation for window functions, so this is SQL, written to mean the same on PostgreSQL and SQLite
+    /// (SQLite has window functions, but neither <c>::int</c> nor <c>bool_and</c>). Timestamps sort in time order on
+    /// both: native on PostgreSQL, sortable UTC text on SQLite.
+    /// </remarks>
     private async Task<List<FailureStreak>> FailureStreaksAsync(int streak, CancellationToken cancellationToken) =>
         await db.Database.SqlQuery<FailureStreak>($"""
-            SELECT worker_id, sweep_id, count(*)::int AS failures
+            SELECT worker_id, sweep_id, CAST(count(*) AS integer) AS failures
             FROM (
                 SELECT t.worker_id, t.sweep_id, t.status,
                        row_number() OVER (PARTITION BY t.worker_id, t.sweep_id ORDER BY t.finished_at DESC) AS recent
@@ -61,7 +66,7 @@ public sealed class WorkerQueries(SegDbContext db, IOptions<CoordinatorOptions> 
             ) ended
             WHERE recent <= {streak}
             GROUP BY worker_id, sweep_id
-            HAVING count(*) = {streak} AND bool_and(status = 'failed')
+            HAVING count(*) = {streak} AND min(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) = 1
             """).ToListAsync(cancellationToken).ConfigureAwait(false);
 
     private sealed record FailureStreak(string WorkerId, Guid SweepId, int Failures);
