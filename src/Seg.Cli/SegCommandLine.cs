@@ -14,6 +14,7 @@ public static class SegCommandLine
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(TinyModelCommand.Create());
         root.Subcommands.Add(PatchCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
