@@ -141,16 +141,15 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
         var task = (await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 8)))[0];
         await worker.SendAndWaitAsync(task);
         await using var db = environment.CreateContext();
-        // The crash: blob and provenance stored, the task still running on a worker that died.
+        // The crash: blob and provenance stored, then the worker died before marking the task. Its redelivery
+        // would take the task over; the harness cannot flag a message redelivered, so the row is put back to
+        // queued, as a release would leave it.
         await db.RenderTasks.Where(t => t.Id == task.TaskId).ExecuteUpdateAsync(s => s
-            .SetProperty(t => t.Status, RenderTaskStatus.Running)
+            .SetProperty(t => t.Status, RenderTaskStatus.Queued)
             .SetProperty(t => t.WorkerId, "dead-worker")
             .SetProperty(t => t.GpuSeconds, 0.0));
         var image = await db.Images.AsNoTracking().SingleAsync(i => i.TaskId == task.TaskId);
 
-        // Redelivered after the dead worker's channel closed: the harness cannot set the redelivered flag, so the
-        // row is put back to queued as a release would.
-        await db.RenderTasks.Where(t => t.Id == task.TaskId).ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, RenderTaskStatus.Queued));
         await worker.SendAndWaitAsync(task);
 
         Assert.Equal(1, worker.Renders.Count);

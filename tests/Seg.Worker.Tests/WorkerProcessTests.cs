@@ -86,7 +86,11 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
         // The broker redelivers the unacknowledged message (flagged redelivered): the next worker takes the task
         // over from the dead one.
         await using var heir = await HostedWorker.StartAsync(environment, "heir-worker", s => s["Worker:RenderMode"] = "fake");
-        await Wait.UntilAsync(() => Task.FromResult(heir.Events.Of<RenderTaskSucceeded>(e => e.TaskId == task.TaskId).Count == 1), "the task succeeds on the heir");
+        await Wait.UntilAsync(async () =>
+        {
+            await using var db = environment.CreateContext();
+            return await db.RenderTasks.AnyAsync(t => t.Id == task.TaskId && t.Status == RenderTaskStatus.Succeeded);
+        }, "the task succeeds on the heir");
         await using var check = environment.CreateContext();
         var row = await check.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == task.TaskId);
         Assert.Equal((RenderTaskStatus.Succeeded, "heir-worker", 2), (row.Status, row.WorkerId, row.Attempts));

@@ -51,7 +51,15 @@ public sealed class HostedWorker : IAsyncDisposable
         });
         var host = builder.Build();
         await host.StartAsync();
-        await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+        var health = await host.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+        if (health != BusHealthStatus.Healthy)
+        {
+            await host.StopAsync();
+            host.Dispose();
+            Assert.Fail($"RabbitMQ is not reachable at {TestServices.RabbitHost}:{TestServices.RabbitPort} (RabbitMq__Host, RabbitMq__Port): " +
+                        $"the bus is {health}. Start it with infra/dev-services.sh (DESIGN.md section 6).");
+        }
+
         return new HostedWorker(host, values["Worker:QueueName"]!);
     }
 
