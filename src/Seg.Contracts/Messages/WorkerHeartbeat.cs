@@ -24,4 +24,11 @@ public sealed record WorkerHeartbeat(
     long TasksDone,
     double ThroughputPerMinute,
     string Version,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp)
+{
+    /// <summary>
+    /// How the worker renders: <c>pipeline</c> (the SEG SDXL ONNX pipeline, the default) or <c>fake</c> (a fixed
+    /// cheap image without ONNX, only for benchmarking the farm itself; its images are not real renders).
+    /// </summary>
+    public string RenderMode { get; init; } = "pipeline";
+}

@@ -126,13 +126,21 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
     /// <param name="workerId">Worker that runs it; a task running elsewhere is left alone.</param>
     /// <param name="reason">Why, kept as last_error; null keeps the previous one.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
+    /// <param name="refundAttempt">
+    /// Give back the attempt the start counted (a worker that drains on shutdown gave up through no fault of
+    /// the task, so the redelivery must not bring it closer to max_attempts).
+    /// </param>
     /// <returns>True when this call released the task.</returns>
-    public async Task<bool> TryReleaseAsync(Guid taskId, string workerId, string? reason, CancellationToken cancellationToken) =>
-        await db.RenderTasks
+    public async Task<bool> TryReleaseAsync(Guid taskId, string workerId, string? reason, CancellationToken cancellationToken, bool refundAttempt = false)
+    {
+        var refund = refundAttempt ? 1 : 0;
+        return await db.RenderTasks
             .Where(t => t.Id == taskId && t.Status == RenderTaskStatus.Running && t.WorkerId == workerId)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(t => t.Status, RenderTaskStatus.Queued)
+                .SetProperty(t => t.Attempts, t => t.Attempts > refund ? t.Attempts - refund : 0)
                 .SetProperty(t => t.LastError, t => reason ?? t.LastError), cancellationToken).ConfigureAwait(false) == 1;
+    }
 
     /// <summary>
     /// Pending tasks in dispatch order (priority high first, then oldest, then task index) of sweeps that

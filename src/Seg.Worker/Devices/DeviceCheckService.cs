@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Seg.Worker.Devices;
+
+/// <summary>
+/// Runs before the bus starts: checks that every configured device can be used (so a CUDA worker on a machine
+/// without a usable GPU stops at startup with a clear message instead of failing tasks), and says loudly when the
+/// worker only fakes its renders.
+/// </summary>
+/// <param name="pool">The render slots.</param>
+/// <param name="options">Worker options.</param>
+/// <param name="logger">Logger.</param>
+public sealed class DeviceCheckService(PipelinePool pool, IOptions<WorkerOptions> options, ILogger<DeviceCheckService> logger) : IHostedService
+{
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (settings.RenderMode == RenderMode.Fake)
+        {
+            logger.LogWarning(
+                "Worker:RenderMode is fake: tasks get a small placeholder PNG made without ONNX, not a real render. " +
+                "Use it only to benchmark the farm; heartbeats and provenance say 'fake'.");
+        }
+        else
+        {
+            pool.CheckDevices();
+        }
+
+        logger.LogInformation("Worker {WorkerId} consumes queue {Queue} with {Slots} slot(s) on {Devices} ({Mode} render mode)",
+            settings.ResolvedWorkerId, settings.QueueName, pool.Slots.Count, string.Join(", ", pool.Devices), settings.RenderModeName);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

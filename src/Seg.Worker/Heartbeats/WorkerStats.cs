@@ -1,0 +1,82 @@
+using System.Diagnostics.Metrics;
+using Seg.ServiceDefaults;
+
+namespace Seg.Worker.Heartbeats;
+
+/// <summary>
+/// What the worker has done since it started, for heartbeats (tasks done, recent throughput) and for the
+/// <c>seg.worker.tasks</c> counter and <c>seg.worker.render.duration</c> histogram.
+/// </summary>
+public sealed class WorkerStats
+{
+    /// <summary>Throughput is averaged over this window (or the uptime, when shorter).</summary>
+    public static readonly TimeSpan ThroughputWindow = TimeSpan.FromMinutes(5);
+
+    private static readonly Counter<long> Tasks = SegTelemetry.Meter.CreateCounter<long>("seg.worker.tasks", description: "Tasks a worker finished, by outcome.");
+    private static readonly Histogram<double> RenderSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.worker.render.duration", "s", "Device seconds per rendered task.");
+
+    private readonly TimeProvider _time;
+    private readonly DateTimeOffset _started;
+    private readonly Queue<DateTimeOffset> _recent = new();
+    private readonly Lock _lock = new();
+    private long _done;
+
+    /// <summary>Creates the statistics, starting now.</summary>
+    /// <param name="time">Clock.</param>
+    public WorkerStats(TimeProvider time)
+    {
+        _time = time;
+        _started = time.GetUtcNow();
+    }
+
+    /// <summary>Tasks that succeeded on this worker since it started.</summary>
+    public long TasksDone => Interlocked.Read(ref _done);
+
+    /// <summary>Counts a task this worker finished successfully.</summary>
+    /// <param name="deviceSeconds">Device seconds of its render (0 when it only completed an earlier attempt).</param>
+    public void RecordSucceeded(double deviceSeconds)
+    {
+        Interlocked.Increment(ref _done);
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            _recent.Enqueue(now);
+            Trim(now);
+        }
+
+        Tasks.Add(1, new KeyValuePair<string, object?>("outcome", "succeeded"));
+        if (deviceSeconds > 0)
+        {
+            RenderSeconds.Record(deviceSeconds);
+        }
+    }
+
+    /// <summary>Counts a task this worker failed (permanently, or after its retries).</summary>
+    /// <param name="permanent">Whether the failure was permanent.</param>
+    public static void RecordFailed(bool permanent) =>
+        Tasks.Add(1, new KeyValuePair<string, object?>("outcome", permanent ? "failed_permanent" : "failed"));
+
+    /// <summary>Tasks per minute over the last <see cref="ThroughputWindow"/> (or the uptime, when shorter).</summary>
+    /// <returns>Images per minute.</returns>
+    public double ThroughputPerMinute()
+    {
+        var now = _time.GetUtcNow();
+        int count;
+        lock (_lock)
+        {
+            Trim(now);
+            count = _recent.Count;
+        }
+
+        var minutes = Math.Min(ThroughputWindow.TotalMinutes, (now - _started).TotalMinutes);
+        return count == 0 || minutes <= 0 ? 0 : count / Math.Max(minutes, 1.0 / 60);
+    }
+
+    private void Trim(DateTimeOffset now)
+    {
+        while (_recent.Count > 0 && now - _recent.Peek() > ThroughputWindow)
+        {
+            _recent.Dequeue();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
+using Seg.Storage;
+using Seg.Worker;
+
+// The GPU worker: consumes render-tasks, one render slot per device, writes blob + provenance, publishes events.
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+{
+    Args = args,
+    // appsettings.json next to the binary, whatever the working directory.
+    ContentRootPath = AppContext.BaseDirectory,
+});
+
+builder.AddSegServiceDefaults("seg-worker");
+builder.Services.AddSegStorage(builder.Configuration);
+builder.Services.AddWorkerServices(builder.Configuration);
+builder.Services.AddSegMassTransit(builder.Configuration, bus => bus.AddWorkerConsumers());
+
+try
+{
+    using var host = builder.Build();
+    await host.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
+{
+    // Bad settings or an unusable device: one clear line (the host has logged the details).
+    await Console.Error.WriteLineAsync($"seg-worker: {e.Message}");
+    return 1;
+}

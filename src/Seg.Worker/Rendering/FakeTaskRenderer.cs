@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Seg.Contracts.Messages;
+using Seg.Pipeline;
+using Seg.Pipeline.Imaging;
+using Seg.Worker.Devices;
+
+namespace Seg.Worker.Rendering;
+
+/// <summary>
+/// <see cref="RenderMode.Fake"/>: a fixed cheap render for benchmarking the farm, never for images. It leases a slot
+/// like the pipeline, optionally holds it for <see cref="WorkerOptions.FakeRenderMilliseconds"/>, and makes a small
+/// PNG whose pixels follow from the task's parameters (the same task gives the same bytes) without ONNX. Its
+/// provenance says <c>fake</c> as execution provider, patch version and render mode.
+/// </summary>
+/// <param name="pool">The render slots.</param>
+/// <param name="options">Worker options.</param>
+public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> options) : ITaskRenderer
+{
+    /// <summary>Width and height of every fake image.</summary>
+    public const int Size = 64;
+
+    /// <summary>What fake renders write as execution provider, patch version and ONNX Runtime version.</summary>
+    public const string Marker = "fake";
+
+    private readonly TimeSpan _delay = TimeSpan.FromMilliseconds(options.Value.FakeRenderMilliseconds);
+
+    /// <inheritdoc />
+    public async Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        using var lease = await pool.LeaseAsync(cancellationToken).ConfigureAwait(false);
+        var device = Stopwatch.StartNew();
+        if (_delay > TimeSpan.Zero)
+        {
+            await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
+        }
+
+        var parameters = task.Parameters;
+        var png = PngImageEncoder.Encode(Pixels(parameters), Size, Size, Provenance(parameters).ToPngText());
+        png = TaskPngText.Add(png, task, new Dictionary<string, string>(), Marker);
+        device.Stop();
+
+        var stages = new Dictionary<string, double>
+        {
+            [Stages.WaitForSlot] = lease.Waited.TotalSeconds,
+            [Stages.Device] = device.Elapsed.TotalSeconds,
+        };
+        return new TaskRenderResult(png, Size, Size, lease.Slot.Device, Marker, Marker, Marker,
+            new Dictionary<string, string>(), stages, device.Elapsed.TotalSeconds, []);
+    }
+
+    /// <summary>A gradient whose colours come from the SHA-256 of the parameters.</summary>
+    private static byte[] Pixels(RenderParameters parameters)
+    {
+        var hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(parameters));
+        var rgb = new byte[Size * Size * 3];
+        for (var y = 0; y < Size; y++)
+        {
+            for (var x = 0; x < Size; x++)
+            {
+                var i = (y * Size + x) * 3;
+                rgb[i] = (byte)(hash[0] + x * 4);
+                rgb[i + 1] = (byte)(hash[1] + y * 4);
+                rgb[i + 2] = (byte)(hash[2] ^ (x * y));
+            }
+        }
+
+        return rgb;
+    }
+
+    private static RenderProvenance Provenance(RenderParameters p) => new()
+    {
+        Prompt = p.Prompt,
+        NegativePrompt = p.NegativePrompt,
+        Seed = checked((ulong)p.Seed),
+        Steps = p.Steps,
+        Scheduler = p.Scheduler,
+        GuidanceScale = p.GuidanceScale,
+        GuidanceRescale = p.GuidanceRescale,
+        Width = p.Width,
+        Height = p.Height,
+        SegScale = p.SegScale,
+        SegBlurSigma = RenderRequest.FormatSigma(p.SegBlurSigma),
+        SegLayers = p.SegLayers,
+        SegWindowStart = p.SegWindowStart,
+        SegWindowStop = p.SegWindowStop,
+        SegPatchVersion = Marker,
+        Model = p.Model,
+        OnnxRuntimeVersion = Marker,
+        ExecutionProvider = Marker,
+        SoftwareVersion = string.Create(CultureInfo.InvariantCulture, $"{SdxlPipeline.SoftwareVersion} (fake render)"),
+    };
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Seg.Contracts.Messages;
+using Seg.ServiceDefaults;
+using Seg.Storage.Blobs;
+using Seg.Storage.Entities;
+using Seg.Storage.Provenance;
+using Seg.Worker.Rendering;
+
+namespace Seg.Worker.Tasks;
+
+/// <summary>
+/// Stores a rendered task: the PNG to the blob store (named after the task id, idempotent), then the provenance row
+/// (one per task, idempotent). Both are safe to repeat, so a redelivered task ends with one blob and one row.
+/// </summary>
+/// <param name="blobs">The image blob store.</param>
+/// <param name="provenance">The provenance writer.</param>
+/// <param name="records">Task reads.</param>
+/// <param name="options">Worker options.</param>
+public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter provenance, TaskRecords records, IOptions<WorkerOptions> options)
+{
+    private readonly string _workerId = options.Value.ResolvedWorkerId;
+
+    /// <summary>Uploads the image and records its provenance.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="render">The rendered image.</param>
+    /// <param name="cancellationToken">Cancels the I/O.</param>
+    /// <returns>The provenance row of the task (an earlier attempt's, if it had stored one).</returns>
+    public async Task<ImageRecord> StoreAsync(RenderTask task, TaskRenderResult render, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(render);
+        var timings = new Dictionary<string, double>(render.StageSeconds);
+
+        StoredImage stored;
+        using (var span = SegTelemetry.ActivitySource.StartActivity("seg.upload"))
+        {
+            span?.SetTag("seg.task_id", task.TaskId);
+            var watch = Stopwatch.StartNew();
+            stored = await UploadAsync(task.TaskId, render.Png, cancellationToken).ConfigureAwait(false);
+            timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
+            span?.SetTag("seg.blob_name", stored.BlobName);
+            span?.SetTag("seg.blob_outcome", stored.Outcome.ToString());
+        }
+
+        var record = NewRecord(task, render, stored, timings);
+        using (var span = SegTelemetry.ActivitySource.StartActivity("seg.provenance"))
+        {
+            span?.SetTag("seg.task_id", task.TaskId);
+            if (await provenance.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
+            {
+                return record;
+            }
+
+            // Another attempt stored the row first (it names the same blob): that row is the task's provenance.
+            span?.SetTag("seg.provenance_existed", true);
+            return await records.FindImageAsync(task.TaskId, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"provenance of task {task.TaskId} was neither inserted nor found");
+        }
+    }
+
+    private async Task<StoredImage> UploadAsync(Guid taskId, byte[] png, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await blobs.UploadPngAsync(taskId, png, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new BlobStoreUnavailableException($"blob store: uploading the image of task {taskId} failed: {e.Message}", e);
+        }
+    }
+
+    private ImageRecord NewRecord(RenderTask task, TaskRenderResult render, StoredImage stored, IReadOnlyDictionary<string, double> timings)
+    {
+        var p = task.Parameters;
+        return new ImageRecord
+        {
+            TaskId = task.TaskId,
+            SweepId = task.SweepId,
+            ParametersJson = JsonSerializer.Serialize(p),
+            Prompt = p.Prompt,
+            NegativePrompt = p.NegativePrompt,
+            Seed = p.Seed,
+            Width = p.Width,
+            Height = p.Height,
+            Steps = p.Steps,
+            Scheduler = p.Scheduler,
+            GuidanceScale = p.GuidanceScale,
+            SegScale = p.SegScale,
+            SegBlurSigma = p.SegBlurSigma,
+            SegLayers = p.SegLayers,
+            ModelName = p.Model,
+            ModelFileHashesJson = JsonSerializer.Serialize(render.ModelFileHashes),
+            PatchVersion = render.PatchVersion,
+            SoftwareVersion = WorkerVersion.Current,
+            WorkerId = _workerId,
+            WorkerHost = Environment.MachineName,
+            Device = render.Device,
+            OnnxRuntimeVersion = render.OnnxRuntimeVersion,
+            ExecutionProvider = render.ExecutionProvider,
+            TimingsJson = JsonSerializer.Serialize(timings),
+            ImageSha256 = Convert.ToHexStringLower(SHA256.HashData(render.Png)),
+            BlobName = stored.BlobName,
+            BlobUri = stored.Uri.ToString(),
+            ImageWidth = render.Width,
+            ImageHeight = render.Height,
+            ImageBytes = render.Png.Length,
+        };
+    }
+}

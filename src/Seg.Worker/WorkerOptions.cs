@@ -1,0 +1,101 @@
+using System.Globalization;
+
+namespace Seg.Worker;
+
+/// <summary>How a worker renders: the real pipeline, or a fake image for benchmarking the farm.</summary>
+public enum RenderMode
+{
+    /// <summary>The SEG SDXL ONNX pipeline (the default, and the only mode that makes real images).</summary>
+    Pipeline,
+
+    /// <summary>
+    /// A fixed cheap render: a small deterministic PNG made without ONNX, only for benchmarking the farm
+    /// (queue, database, blob store). Never the default; heartbeats and provenance say so.
+    /// </summary>
+    Fake,
+}
+
+/// <summary>Settings of a worker, bound from the <c>Worker</c> configuration section.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string Section = "Worker";
+
+    /// <summary>The queue the coordinator sends <c>RenderTask</c> messages to.</summary>
+    public const string DefaultQueueName = "render-tasks";
+
+    /// <summary>The worker's id in task rows, provenance and heartbeats; <c>&lt;host&gt;-&lt;pid&gt;</c> when empty.</summary>
+    public string WorkerId { get; set; } = "";
+
+    /// <summary>
+    /// Devices to render on, one pipeline slot each: <c>cuda:0</c>, <c>cuda:1</c>, ... or <c>cpu</c>
+    /// (which stands for <see cref="CpuSlots"/> slots). Empty means <c>["cpu"]</c>.
+    /// </summary>
+    public List<string> Devices { get; set; } = [];
+
+    /// <summary>Slots (parallel renders) for a <c>cpu</c> device; they share the cores.</summary>
+    public int CpuSlots { get; set; } = 1;
+
+    /// <summary>Folder under which the model names of tasks resolve (<c>model: sdxl-base</c> is <c>ModelRoot/sdxl-base</c>).</summary>
+    public string ModelRoot { get; set; } = "/models";
+
+    /// <summary>Cache folder: the tiny model (<c>model: tiny</c>) and the SEG-patched UNets live under it.</summary>
+    public string CacheFolder { get; set; } = Path.Combine(Path.GetTempPath(), "seg-worker-cache");
+
+    /// <summary>Run on the CPU when a CUDA device cannot be loaded, instead of refusing to start.</summary>
+    public bool AllowCpuFallback { get; set; }
+
+    /// <summary>Most models a slot keeps loaded; the least recently used one is unloaded beyond it.</summary>
+    public int MaxModelsPerSlot { get; set; } = 1;
+
+    /// <summary>Seconds between two heartbeats.</summary>
+    public double HeartbeatIntervalSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Seconds a stopping worker (SIGTERM) waits for the tasks in hand; after that their renders are cancelled
+    /// and the tasks given back to the queue. Keep it below Kubernetes' terminationGracePeriodSeconds minus 30.
+    /// </summary>
+    public double DrainTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// <see cref="RenderMode.Pipeline"/> (default) or <see cref="RenderMode.Fake"/>, which only benchmarks the
+    /// farm: its images are not real renders.
+    /// </summary>
+    public RenderMode RenderMode { get; set; } = RenderMode.Pipeline;
+
+    /// <summary>In fake mode, how long each fake render holds its slot, to emulate device time.</summary>
+    public double FakeRenderMilliseconds { get; set; }
+
+    /// <summary>The queue to consume tasks from (one farm per queue; tests use their own).</summary>
+    public string QueueName { get; set; } = DefaultQueueName;
+
+    /// <summary>In-process retries of transient faults (database, blob store, broker), with exponential backoff.</summary>
+    public TransientRetryOptions Retry { get; set; } = new();
+
+    /// <summary>The worker id to use: <see cref="WorkerId"/>, or <c>&lt;host&gt;-&lt;pid&gt;</c> when it is empty.</summary>
+    public string ResolvedWorkerId => string.IsNullOrWhiteSpace(WorkerId)
+        ? $"{Environment.MachineName}-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}"
+        : WorkerId.Trim();
+
+    /// <summary>The configured devices, <c>["cpu"]</c> when none are.</summary>
+    public IReadOnlyList<string> ResolvedDevices => Devices.Count == 0 ? ["cpu"] : Devices.Select(d => d.Trim().ToLowerInvariant()).ToList();
+
+    /// <summary>Number of slots: one per CUDA device, <see cref="CpuSlots"/> per <c>cpu</c> entry.</summary>
+    public int SlotCount => ResolvedDevices.Sum(d => d == "cpu" ? Math.Max(CpuSlots, 0) : 1);
+
+    /// <summary>Name of the render mode as heartbeats and provenance write it (<c>pipeline</c> or <c>fake</c>).</summary>
+    public string RenderModeName => RenderMode.ToString().ToLowerInvariant();
+}
+
+/// <summary>Retries of transient faults inside the worker before the message faults.</summary>
+public sealed record TransientRetryOptions
+{
+    /// <summary>Retries after the first try.</summary>
+    public int Limit { get; set; } = 5;
+
+    /// <summary>First delay, in milliseconds.</summary>
+    public int MinIntervalMilliseconds { get; set; } = 500;
+
+    /// <summary>Largest delay, in milliseconds.</summary>
+    public int MaxIntervalMilliseconds { get; set; } = 30_000;
+}

@@ -1,0 +1,123 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using Seg.Storage;
+
+namespace Seg.Worker.Tests.Infrastructure;
+
+/// <summary>
+/// Per test class: a fresh database <c>seg_worker_&lt;random&gt;</c> migrated with the Storage migrations, a fresh blob
+/// container, a cache folder for the tiny model and patched UNets, an empty model root and a queue name of its own.
+/// Everything is removed afterwards. Fails (never skips) when PostgreSQL or the blob service is not reachable.
+/// </summary>
+public sealed class WorkerTestEnvironment : IAsyncLifetime
+{
+    private readonly string _id = Guid.NewGuid().ToString("N")[..12];
+
+    public string DatabaseName => $"seg_worker_{_id}";
+
+    public string ConnectionString => TestServices.PostgresDatabase(DatabaseName);
+
+    public string ContainerName => $"seg-worker-{_id}";
+
+    public string QueueName => $"render-tasks-test-{_id}";
+
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), $"seg-worker-tests-{Guid.NewGuid():N}");
+
+    public string CacheFolder => Path.Combine(Root, "cache");
+
+    public string ModelRoot => Path.Combine(Root, "models");
+
+    public BlobContainerClient Container { get; private set; } = null!;
+
+    public SegDbContext CreateContext()
+    {
+        var builder = new DbContextOptionsBuilder<SegDbContext>();
+        SegDbContext.Configure(builder, ConnectionString);
+        return new SegDbContext(builder.Options);
+    }
+
+    /// <summary>The configuration every worker of this class starts from; tests add or override keys.</summary>
+    public Dictionary<string, string?> Settings(string workerId = "test-worker") => new()
+    {
+        ["ConnectionStrings:Postgres"] = ConnectionString,
+        ["BlobStorage:ConnectionString"] = TestServices.Blobs,
+        ["BlobStorage:ContainerName"] = ContainerName,
+        ["RabbitMq:Host"] = TestServices.RabbitHost,
+        ["RabbitMq:Port"] = TestServices.RabbitPort,
+        ["Worker:WorkerId"] = workerId,
+        ["Worker:Devices:0"] = "cpu",
+        ["Worker:ModelRoot"] = ModelRoot,
+        ["Worker:CacheFolder"] = CacheFolder,
+        ["Worker:QueueName"] = QueueName,
+        ["Worker:HeartbeatIntervalSeconds"] = "60",
+        ["Worker:Retry:MinIntervalMilliseconds"] = "20",
+        ["Worker:Retry:MaxIntervalMilliseconds"] = "100",
+    };
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(ModelRoot);
+        await using (var admin = await OpenAdminAsync())
+        {
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\"", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using (var db = CreateContext())
+        {
+            await db.Database.MigrateAsync();
+        }
+
+        var service = new BlobServiceClient(TestServices.Blobs, new BlobClientOptions { Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(10) } });
+        try
+        {
+            await service.GetPropertiesAsync();
+        }
+        catch (Exception e) when (e is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new InvalidOperationException(
+                $"The blob service is not reachable at {service.Uri} (ConnectionStrings__Blobs). Start Azurite with infra/dev-services.sh. Error: {e.Message}", e);
+        }
+
+        Container = service.GetBlobContainerClient(ContainerName);
+    }
+
+    public async Task DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using (var admin = await OpenAdminAsync())
+        {
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE)", admin);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        await Container.DeleteIfExistsAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<NpgsqlConnection> OpenAdminAsync()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = "postgres", Timeout = 5 };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            await connection.OpenAsync();
+            return connection;
+        }
+        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            await connection.DisposeAsync();
+            throw new InvalidOperationException(
+                $"PostgreSQL is not reachable at '{builder.Host}:{builder.Port}' (ConnectionStrings__Postgres). " +
+                $"Start it with infra/dev-services.sh (DESIGN.md section 6). Error: {e.Message}", e);
+        }
+    }
+}

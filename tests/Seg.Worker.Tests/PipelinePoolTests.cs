@@ -1,0 +1,233 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Seg.Pipeline.Runtime;
+using Seg.Pipeline.TinyModel;
+using Seg.Worker.Devices;
+using Seg.Worker.Models;
+using Seg.Worker.Rendering;
+
+namespace Seg.Worker.Tests;
+
+/// <summary>Slots, device checks, options, model resolution and model hashes (no services needed).</summary>
+public sealed class PipelinePoolTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"seg-worker-pool-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    [Fact]
+    public void Cuda_devices_get_one_slot_each_in_order()
+    {
+        using var pool = Pool(new WorkerOptions { Devices = ["cuda:0", "cuda:1", "cuda:3"] });
+
+        Assert.Equal(["cuda:0", "cuda:1", "cuda:3"], pool.Slots.Select(s => s.Device));
+        Assert.Equal([0, 1, 3], pool.Slots.Select(s => s.Provider.DeviceId));
+        Assert.All(pool.Slots, s => Assert.Equal(ExecutionProviderKind.Cuda, s.Provider.Kind));
+        Assert.Equal(["cuda:0", "cuda:1", "cuda:3"], pool.Devices);
+        Assert.Equal(3, new WorkerOptions { Devices = ["cuda:0", "cuda:1", "cuda:3"] }.SlotCount);
+    }
+
+    [Fact]
+    public void Cpu_gets_cpu_slots_slots_that_share_the_cores()
+    {
+        var options = new WorkerOptions { Devices = ["cpu"], CpuSlots = 2 };
+        using var pool = Pool(options);
+
+        Assert.Equal(["cpu", "cpu"], pool.Slots.Select(s => s.Device));
+        Assert.All(pool.Slots, s => Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), s.Provider.IntraOpThreads));
+        Assert.Equal(2, options.SlotCount);
+        Assert.Equal(["cpu"], new WorkerOptions().ResolvedDevices);
+        Assert.Equal(1, new WorkerOptions().SlotCount);
+    }
+
+    [Fact]
+    public async Task A_slot_is_leased_by_one_task_at_a_time()
+    {
+        using var pool = Pool(new WorkerOptions { Devices = ["cpu"], CpuSlots = 2 });
+
+        var first = await pool.LeaseAsync(CancellationToken.None);
+        var second = await pool.LeaseAsync(CancellationToken.None);
+        Assert.NotSame(first.Slot, second.Slot);
+        Assert.Equal(2, pool.BusySlots);
+
+        var third = pool.LeaseAsync(CancellationToken.None).AsTask();
+        await Task.Delay(100);
+        Assert.False(third.IsCompleted);
+
+        second.Dispose();
+        second.Dispose(); // a second dispose must not free the slot twice
+        var lease = await third.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Same(second.Slot, lease.Slot);
+        Assert.Equal(2, pool.BusySlots);
+
+        using var cancelled = new CancellationTokenSource(50);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pool.LeaseAsync(cancelled.Token).AsTask());
+        first.Dispose();
+        lease.Dispose();
+        Assert.Equal(0, pool.BusySlots);
+    }
+
+    [Fact]
+    public void Cuda_without_fallback_on_a_machine_without_cuda_is_a_clear_startup_error()
+    {
+        using var pool = Pool(new WorkerOptions { Devices = ["cuda:0"] });
+
+        var error = Assert.Throws<InvalidOperationException>(pool.CheckDevices);
+
+        Assert.StartsWith("Worker:Devices: device 'cuda:0' cannot be used:", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CUDA execution provider could not be loaded", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Worker:AllowCpuFallback=true", error.Message, StringComparison.Ordinal);
+        Assert.IsType<ExecutionProviderUnavailableException>(error.InnerException);
+    }
+
+    [Fact]
+    public void Cuda_with_the_cpu_fallback_allowed_passes_the_device_check()
+    {
+        using var pool = Pool(new WorkerOptions { Devices = ["cuda:0"], AllowCpuFallback = true });
+
+        pool.CheckDevices();
+
+        Assert.True(Assert.Single(pool.Slots).Provider.AllowCpuFallback);
+    }
+
+    [Fact]
+    public void A_slot_renders_on_the_cpu_after_an_allowed_cuda_fallback_and_keeps_its_model_loaded()
+    {
+        var tiny = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions());
+        using var pool = Pool(new WorkerOptions { Devices = ["cuda:0"], AllowCpuFallback = true, CacheFolder = _root });
+        var slot = Assert.Single(pool.Slots);
+
+        var pipeline = slot.GetPipeline("tiny", tiny, null, out var loaded);
+        var again = slot.GetPipeline("tiny", tiny, null, out var loadedAgain);
+
+        Assert.True(loaded);
+        Assert.False(loadedAgain);
+        Assert.Same(pipeline, again);
+        Assert.Equal(("cpu", "CPUExecutionProvider"), (pipeline.Device, pipeline.ExecutionProvider));
+        Assert.Equal(["tiny"], pool.ModelsCached);
+    }
+
+    [Fact]
+    public void A_slot_unloads_its_least_recently_used_model_beyond_the_limit()
+    {
+        var first = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions());
+        var second = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions(Seed: 99));
+        using var pool = Pool(new WorkerOptions { MaxModelsPerSlot = 1, CacheFolder = _root });
+        var slot = Assert.Single(pool.Slots);
+
+        slot.GetPipeline("first", first, null, out _);
+        slot.GetPipeline("second", second, null, out _);
+        Assert.Equal(["second"], slot.LoadedModels);
+        slot.GetPipeline("first", first, null, out var reloaded);
+
+        Assert.True(reloaded);
+        Assert.Equal(["first"], slot.LoadedModels);
+    }
+
+    [Fact]
+    public void Options_are_validated_with_the_configuration_key_of_each_broken_rule()
+    {
+        var result = new WorkerOptionsValidator().Validate(null, new WorkerOptions
+        {
+            Devices = ["cuda:0", "gpu1", "cuda:0", "cpu"],
+            CpuSlots = 0,
+            HeartbeatIntervalSeconds = 0,
+            DrainTimeoutSeconds = -1,
+            MaxModelsPerSlot = 0,
+            QueueName = " ",
+            Retry = new TransientRetryOptions { Limit = -1, MinIntervalMilliseconds = 100, MaxIntervalMilliseconds = 10 },
+        });
+
+        Assert.True(result.Failed);
+        Assert.Equal(
+        [
+            "Worker:Devices:1 must be 'cpu', 'cuda' or 'cuda:<id>' (got 'gpu1')",
+            "Worker:Devices:2 must name each device once (got 'cuda:0' twice)",
+            "Worker:CpuSlots must be >= 1 when a device is cpu (got 0)",
+            "Worker:MaxModelsPerSlot must be >= 1 (got 0)",
+            "Worker:HeartbeatIntervalSeconds must be > 0 (got 0)",
+            "Worker:DrainTimeoutSeconds must be > 0 (got -1)",
+            "Worker:QueueName must not be empty",
+            "Worker:Retry:Limit must be >= 0 (got -1)",
+            "Worker:Retry:MaxIntervalMilliseconds must be >= MinIntervalMilliseconds (got 10 < 100)",
+        ], result.Failures);
+        Assert.True(new WorkerOptionsValidator().Validate(null, new WorkerOptions()).Succeeded);
+    }
+
+    [Fact]
+    public void The_worker_id_defaults_to_host_and_process_id()
+    {
+        Assert.Equal($"{Environment.MachineName}-{Environment.ProcessId}", new WorkerOptions().ResolvedWorkerId);
+        Assert.Equal("gpu-node-7", new WorkerOptions { WorkerId = " gpu-node-7 " }.ResolvedWorkerId);
+        Assert.Equal("pipeline", new WorkerOptions().RenderModeName);
+        Assert.Equal(RenderMode.Pipeline, new WorkerOptions().RenderMode);
+    }
+
+    [Fact]
+    public void Model_names_resolve_under_the_model_root_and_tiny_to_the_tiny_model()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "models-root", "sdxl-base"));
+        var resolver = new ModelResolver(Options.Create(new WorkerOptions
+        {
+            ModelRoot = Path.Combine(_root, "models-root"),
+            CacheFolder = Path.Combine(_root, "cache"),
+            WorkerId = "w1",
+        }));
+
+        Assert.Equal(Path.Combine(_root, "models-root", "sdxl-base"), resolver.ResolveModel("sdxl-base"));
+        Assert.Equal(Path.Combine(_root, "models-root", "sdxl-base"), resolver.ResolveModel(Path.Combine(_root, "models-root", "sdxl-base")));
+        var tiny = resolver.ResolveModel("tiny");
+        Assert.StartsWith(Path.Combine(_root, "cache", "models"), tiny, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(tiny, "unet", "model.onnx")));
+        Assert.Null(resolver.ResolveVae(null));
+
+        var missing = Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("sdxl-turbo"));
+        Assert.Equal(
+            $"model 'sdxl-turbo' not found on worker w1: folder '{Path.Combine(_root, "models-root", "sdxl-turbo")}' does not exist " +
+            $"(Worker:ModelRoot is '{Path.Combine(_root, "models-root")}')", missing.Message);
+        Assert.StartsWith("model '/etc' must be a folder under the worker's model root",
+            Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("/etc")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("vae '../cache' must be a folder under the worker's model root",
+            Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveVae("../cache")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Model_hashes_cover_every_graph_and_its_external_data()
+    {
+        var folder = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions(ExternalUNetData: true));
+        var hasher = new ModelFileHasher();
+
+        var hashes = await hasher.GetAsync(folder, CancellationToken.None);
+
+        var graphs = Directory.GetFiles(folder, "*.onnx", SearchOption.AllDirectories);
+        Assert.Equal(4, graphs.Length);
+        foreach (var graph in graphs.Append(Path.Combine(folder, "unet", "model.onnx_data")))
+        {
+            var key = Path.GetRelativePath(folder, graph).Replace(Path.DirectorySeparatorChar, '/');
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(graph))), hashes[key]);
+        }
+
+        Assert.DoesNotContain(hashes.Keys, k => k.StartsWith("tokenizer", StringComparison.Ordinal) || k.StartsWith("scheduler", StringComparison.Ordinal));
+        Assert.Same(hashes, await hasher.GetAsync(folder, CancellationToken.None));
+    }
+
+    private PipelinePool Pool(WorkerOptions options)
+    {
+        if (options.CacheFolder == new WorkerOptions().CacheFolder)
+        {
+            options.CacheFolder = _root;
+        }
+
+        return new PipelinePool(Options.Create(options), NullLogger<PipelinePool>.Instance);
+    }
+}

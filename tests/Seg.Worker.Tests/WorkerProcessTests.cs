@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Seg.Contracts.Messages;
+using Seg.Storage.Entities;
+using Seg.Worker.Tests.Infrastructure;
+
+namespace Seg.Worker.Tests;
+
+/// <summary>
+/// The worker as a process (<c>dotnet Seg.Worker.dll</c>), configured only through environment variables, as an
+/// end-to-end test or a container runs it: two processes share a queue, and SIGTERM stops them cleanly.
+/// </summary>
+public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : IClassFixture<WorkerTestEnvironment>
+{
+    private const int SigTerm = 15;
+
+    [Fact]
+    public async Task Two_worker_processes_share_the_queue_and_exit_cleanly_on_sigterm()
+    {
+        using var first = StartWorker("process-worker-1", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "300"));
+        using var second = StartWorker("process-worker-2", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "300"));
+        await using var sender = await HostedWorker.StartAsync(environment, "sender", s =>
+        {
+            // The test's own host only sends: it consumes another queue.
+            s["Worker:QueueName"] = $"{environment.QueueName}-unused";
+        });
+        await first.WaitForOutputAsync("Bus started");
+        await second.WaitForOutputAsync("Bus started");
+        var tasks = await TestTasks.InsertAsync(environment, Enumerable.Range(0, 8).Select(i => TestTasks.Tiny(seed: i)).ToArray());
+        foreach (var task in tasks)
+        {
+            await sender.SendAsync(environment.QueueName, task);
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            await using var db = environment.CreateContext();
+            return await db.RenderTasks.CountAsync(t => t.SweepId == tasks[0].SweepId && t.Status == RenderTaskStatus.Succeeded) == tasks.Count;
+        }, "every task succeeded");
+        await using (var db = environment.CreateContext())
+        {
+            var workers = await db.RenderTasks.Where(t => t.SweepId == tasks[0].SweepId).Select(t => t.WorkerId).Distinct().ToListAsync();
+            Assert.Equal(["process-worker-1", "process-worker-2"], workers.Order());
+            Assert.Equal(tasks.Count, await db.Images.CountAsync(i => i.SweepId == tasks[0].SweepId));
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(sender.Events.Of<WorkerHeartbeat>(h => h.WorkerId == "process-worker-2" && h.RenderMode == "fake").Count > 0),
+            "a heartbeat of the second process");
+
+        foreach (var worker in new[] { first, second })
+        {
+            Assert.Equal(0, Kill(worker.Process.Id, SigTerm));
+        }
+
+        foreach (var worker in new[] { first, second })
+        {
+            Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(30)), $"exit after SIGTERM; output:\n{worker.Output}");
+            Assert.Equal(0, worker.Process.ExitCode);
+            Assert.Contains("Worker:RenderMode is fake", worker.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_task_whose_worker_process_is_killed_is_redelivered_taken_over_and_finished_once()
+    {
+        var task = (await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 31)))[0];
+        using (var doomed = StartWorker("doomed-worker", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "120000")))
+        {
+            await doomed.WaitForOutputAsync("Bus started");
+            await using (var sender = await HostedWorker.StartAsync(environment, "sender", s => s["Worker:QueueName"] = $"{environment.QueueName}-unused"))
+            {
+                await sender.SendAsync(environment.QueueName, task);
+            }
+
+            await Wait.UntilAsync(async () =>
+            {
+                await using var db = environment.CreateContext();
+                return await db.RenderTasks.AnyAsync(t => t.Id == task.TaskId && t.Status == RenderTaskStatus.Running && t.WorkerId == "doomed-worker");
+            }, "the task running on the doomed worker");
+
+            Assert.Equal(0, Kill(doomed.Process.Id, 9));
+            Assert.True(await doomed.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // The broker redelivers the unacknowledged message (flagged redelivered): the next worker takes the task
+        // over from the dead one.
+        await using var heir = await HostedWorker.StartAsync(environment, "heir-worker", s => s["Worker:RenderMode"] = "fake");
+        await Wait.UntilAsync(async () =>
+        {
+            await using var db = environment.CreateContext();
+            return await db.RenderTasks.AnyAsync(t => t.Id == task.TaskId && t.Status == RenderTaskStatus.Succeeded);
+        }, "the task succeeds on the heir");
+        await using var check = environment.CreateContext();
+        var row = await check.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == task.TaskId);
+        Assert.Equal((RenderTaskStatus.Succeeded, "heir-worker", 2), (row.Status, row.WorkerId, row.Attempts));
+        Assert.Equal(1, await check.Images.CountAsync(i => i.TaskId == task.TaskId));
+    }
+
+    [Fact]
+    public async Task A_process_configured_for_cuda_on_a_machine_without_cuda_exits_with_a_clear_error()
+    {
+        using var worker = StartWorker("cuda-worker", ("Worker__Devices__0", "cuda:0"));
+
+        Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"exit; output:\n{worker.Output}");
+
+        Assert.Equal(1, worker.Process.ExitCode);
+        Assert.Contains("seg-worker: Worker:Devices: device 'cuda:0' cannot be used", worker.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bus started", worker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_process_with_invalid_settings_names_them_and_exits()
+    {
+        using var worker = StartWorker("bad-worker", ("Worker__Devices__0", "gpu0"), ("Worker__HeartbeatIntervalSeconds", "0"));
+
+        Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"exit; output:\n{worker.Output}");
+
+        Assert.Equal(1, worker.Process.ExitCode);
+        Assert.Contains("Worker:Devices:0 must be 'cpu', 'cuda' or 'cuda:<id>' (got 'gpu0')", worker.Output, StringComparison.Ordinal);
+        Assert.Contains("Worker:HeartbeatIntervalSeconds must be > 0 (got 0)", worker.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Starts <c>dotnet Seg.Worker.dll</c> with the settings an end-to-end test passes: connection strings, broker,
+    /// blob container, and the Worker section (id, devices, model root, cache, queue, render mode).
+    /// </summary>
+    private WorkerProcess StartWorker(string workerId, params (string Name, string Value)[] extra)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Seg.Worker.dll") },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var environmentVariables = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = environment.ConnectionString,
+            ["ConnectionStrings__Blobs"] = TestServices.Blobs,
+            ["BlobStorage__ContainerName"] = environment.ContainerName,
+            ["RabbitMq__Host"] = TestServices.RabbitHost,
+            ["RabbitMq__Port"] = TestServices.RabbitPort,
+            ["Worker__WorkerId"] = workerId,
+            ["Worker__Devices__0"] = "cpu",
+            ["Worker__ModelRoot"] = environment.ModelRoot,
+            ["Worker__CacheFolder"] = environment.CacheFolder,
+            ["Worker__QueueName"] = environment.QueueName,
+            ["Worker__HeartbeatIntervalSeconds"] = "1",
+            ["Worker__DrainTimeoutSeconds"] = "10",
+        };
+        foreach (var (name, value) in extra)
+        {
+            environmentVariables[name] = value;
+        }
+
+        foreach (var (name, value) in environmentVariables)
+        {
+            start.Environment[name] = value;
+        }
+
+        return new WorkerProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Sends a signal the way Kubernetes stops a pod (.NET's Process.Kill sends SIGKILL).</summary>
+    private static int Kill(int pid, int signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        return kill.ExitCode;
+    }
+
+    private sealed class WorkerProcess : IDisposable
+    {
+        private readonly StringBuilder _output = new();
+        private readonly Lock _lock = new();
+
+        public WorkerProcess(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, e) => Append(e.Data);
+            process.ErrorDataReceived += (_, e) => Append(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public Task WaitForOutputAsync(string text) =>
+            Wait.UntilAsync(() => Task.FromResult(Output.Contains(text, StringComparison.Ordinal) || Process.HasExited), $"'{text}' in the worker's output");
+
+        public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+        {
+            using var cancel = new CancellationTokenSource(timeout);
+            try
+            {
+                await Process.WaitForExitAsync(cancel.Token);
+                Process.WaitForExit(); // flushes the redirected output
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+
+            Process.Dispose();
+        }
+
+        private void Append(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+}
