@@ -104,7 +104,7 @@ public sealed class FarmProcess : IDisposable
     public static string RepoRoot { get; } = FindRepoRoot();
 
     /// <summary>Debug or Release: the configuration this test assembly was built in (bin/&lt;cfg&gt;/net10.0).</summary>
-    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name;
+    public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     private static string FindRepoRoot()
     {

@@ -111,7 +111,9 @@ public class FarmTests
         }
         var pausedAt = DateTimeOffset.UtcNow;
         await Task.Delay(TimeSpan.FromSeconds(4));
-        Assert.Equal(0L, (await farm.QueryAsync<long>($"select count(*) from render_tasks where sweep_id = '{paused}' and started_at > '{pausedAt:O}'")).Single());
+        // Pause stops dispatch; tasks already sent to the workers before it returned may still finish.
+        Assert.Equal(0L, (await farm.QueryAsync<long>($"select count(*) from render_tasks where sweep_id = '{paused}' and queued_at > '{pausedAt:O}'")).Single());
+        Assert.True((await farm.QueryAsync<long>($"select count(*) from render_tasks where sweep_id = '{paused}' and status = 'pending'")).Single() >= 1);
         Assert.Equal("paused", (await farm.GetSweepAsync(paused)).GetProperty("status").GetString());
 
         using (var resume = await farm.Http.PostAsync($"api/sweeps/{paused}/resume", null))
@@ -126,7 +128,7 @@ public class FarmTests
     public async Task A_task_whose_model_is_missing_fails_with_that_reason_while_the_others_succeed()
     {
         await using var farm = await Farm.StartAsync(workers: 1);
-        var broken = await farm.SubmitAsync(Sweep("broken", prompts: 1, seeds: 1, model: "no-such-model"));
+        var broken = await farm.SubmitAsync(Sweep("broken", prompts: 1, seeds: 1, segScales: "[3]", model: "no-such-model"));
         var good = await farm.SubmitAsync(Sweep("good", prompts: 1, seeds: 2));
 
         Assert.Equal("failed", (await farm.WaitForSweepAsync(broken, TimeSpan.FromMinutes(2))).Status);
