@@ -113,3 +113,46 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
         return output;
     }
 }
+
+public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
+{
+    [Fact]
+    public void The_demo_sweep_runs_standalone_and_says_where_everything_is()
+    {
+        var demo = Path.Combine(RepoRoot(), "examples", "demo-sweep.yaml");
+        var (code, stdout, stderr) = seg.Run("run", demo, "--out", "demo");
+        Assert.True(code == 0, stderr + stdout);
+        Assert.Contains("sweep demo: succeeded, 16 succeeded, 0 failed", stdout);
+        var images = Directory.GetFiles(Path.Combine(seg.WorkDir, "demo", "images"), "*.png", SearchOption.AllDirectories);
+        Assert.Equal(16, images.Length);
+        Assert.True(File.Exists(Path.Combine(seg.WorkDir, "demo", "provenance.db")));
+        Assert.Contains($"provenance: {Path.Combine(seg.WorkDir, "demo", "provenance.db")}", stdout);
+        // Every PNG carries its provenance.
+        Assert.All(images, png => Assert.NotNull(RenderProvenance.FromPng(File.ReadAllBytes(png))));
+    }
+
+    [Fact]
+    public void An_invalid_sweep_is_rejected_field_by_field_and_creates_nothing()
+    {
+        var sweep = Path.Combine(seg.WorkDir, "bad.yaml");
+        File.WriteAllText(sweep, "model: tiny\nprompts: []\nseeds: {start: 0, count: 0}\nseg_blur_sigma: [-1]\nsize: 100x64\nscheduler: heun\n");
+        var (code, _, stderr) = seg.Run("run", sweep, "--out", "bad-run");
+        Assert.Equal(2, code);
+        Assert.Contains("prompts:", stderr);
+        Assert.Contains("seeds.count:", stderr);
+        Assert.Contains("seg_blur_sigma[0]:", stderr);
+        Assert.Contains("size[0]:", stderr);
+        Assert.Contains("scheduler[0]:", stderr);
+        Assert.False(Directory.Exists(Path.Combine(seg.WorkDir, "bad-run")));
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Seg.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir!.FullName;
+    }
+}

@@ -71,6 +71,35 @@ public class FarmTests
     }
 
     [Fact]
+    public async Task Seg_run_with_farm_submits_and_follows_the_sweep_to_the_end()
+    {
+        await using var farm = await Farm.StartAsync(workers: 1);
+        var sweep = Path.Combine(Path.GetTempPath(), $"seg-farm-run-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(sweep, Sweep("via-cli", prompts: 1, seeds: 2));
+        try
+        {
+            var seg = Path.Combine(FarmProcess.RepoRoot, "src", "Seg.Cli", "bin", FarmProcess.Configuration, "net10.0", "seg.dll");
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet", [seg, "run", sweep, "--farm", farm.Http.BaseAddress!.ToString()])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "seg run --farm did not finish");
+            Assert.True(process.ExitCode == 0, await stderr + await stdout + farm.Logs());
+            Assert.Contains(": succeeded, 4 succeeded, 0 failed", await stdout);
+            Assert.Contains("submitted sweep", await stderr);
+            Assert.Equal(4L, (await farm.QueryAsync<long>("select count(*) from images")).Single());
+        }
+        finally
+        {
+            File.Delete(sweep);
+        }
+    }
+
+    [Fact]
     public async Task One_idempotency_key_gives_one_sweep()
     {
         await using var farm = await Farm.StartAsync(workers: 1);

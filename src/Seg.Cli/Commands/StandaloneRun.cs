@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Seg.Cli.Farm;
+using Seg.Contracts.Sweeps;
 using Seg.Coordinator.Extensions;
 using Seg.Coordinator.Sweeps;
 using Seg.Pipeline;
@@ -24,6 +25,12 @@ internal static class StandaloneRun
     public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(sweepPath, cancellationToken);
+        // Check the sweep before anything is created: a rejected sweep leaves no database and no folder.
+        var parsed = SweepParser.ParseAndValidate(text, sweepPath);
+        if (!parsed.Succeeded)
+        {
+            throw Rejected(parsed.Errors);
+        }
         var databasePath = Path.Combine(outputFolder, "provenance.db");
         var imagesFolder = Path.Combine(outputFolder, "images");
 
@@ -69,8 +76,7 @@ internal static class StandaloneRun
             }
             if (!submission.Succeeded)
             {
-                throw new SweepRejectedException(submission.Errors.GroupBy(e => e.Field)
-                    .ToDictionary(g => g.Key, g => g.Select(e => e.Rule).ToArray()));
+                throw Rejected(submission.Errors);
             }
 
             var sweepId = submission.Stored.SweepId;
@@ -93,6 +99,9 @@ internal static class StandaloneRun
             await host.StopAsync(CancellationToken.None);
         }
     }
+
+    private static SweepRejectedException Rejected(IReadOnlyList<ValidationError> errors) =>
+        new(errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Rule).ToArray()));
 
     private static async Task<FarmSweep> SnapshotAsync(IServiceProvider services, Guid sweepId, CancellationToken cancellationToken)
     {
