@@ -26,6 +26,13 @@ public sealed record CoordinatorOptions
     [Range(10, 3_600_000)]
     public int DispatchIntervalMs { get; init; } = 500;
 
+    /// <summary>
+    /// After a wake-up, how long the dispatcher lets further completions gather before its round, in milliseconds,
+    /// so that a busy farm sends tasks in batches instead of one round per finished task. Default 20; 0 = none.
+    /// </summary>
+    [Range(0, 1000)]
+    public int DispatchCoalesceMs { get; init; } = 20;
+
     /// <summary>The queue the workers consume render tasks from (their endpoint <c>render-tasks</c>).</summary>
     [Required, RegularExpression("^[A-Za-z0-9._:-]+$")]
     public string RenderTaskQueue { get; init; } = "render-tasks";

@@ -20,27 +20,29 @@ public static class ServiceDefaultsExtensions
 {
     /// <summary>
     /// OpenTelemetry traces and metrics for ASP.NET Core, HttpClient, MassTransit and Seg's own source, exported
-    /// over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; a liveness health check tagged <c>live</c>.
+    /// over OTLP, when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the standard variable); a liveness health check
+    /// tagged <c>live</c>.
     /// </summary>
     public static TBuilder AddSegServiceDefaults<TBuilder>(this TBuilder builder, string serviceName)
         where TBuilder : IHostApplicationBuilder
     {
-        var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()))
-            .WithTracing(tracing => tracing
-                .AddSource(SegTelemetry.Name)
-                .AddSource("MassTransit")
-                .AddAspNetCoreInstrumentation(options => options.Filter = context =>
-                    !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
-                .AddHttpClientInstrumentation())
-            .WithMetrics(metrics => metrics
-                .AddMeter(SegTelemetry.Name)
-                .AddMeter("MassTransit")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+        // Spans and metrics cost CPU on every message; collect them only when there is somewhere to send them.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()))
+                .WithTracing(tracing => tracing
+                    .AddSource(SegTelemetry.Name)
+                    .AddSource("MassTransit")
+                    .AddAspNetCoreInstrumentation(options => options.Filter = context =>
+                        !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
+                    .AddHttpClientInstrumentation())
+                .WithMetrics(metrics => metrics
+                    .AddMeter(SegTelemetry.Name)
+                    .AddMeter("MassTransit")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation())
+                .UseOtlpExporter();
         }
 
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);

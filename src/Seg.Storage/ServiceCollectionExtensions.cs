@@ -140,7 +140,8 @@ public static class ServiceCollectionExtensions
     private static void AddDatabase(IServiceCollection services, Action<DbContextOptionsBuilder> configure)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddDbContext<SegDbContext>(configure);
+        // Pooled: workers and the coordinator create a context per message, several per task.
+        services.AddDbContextPool<SegDbContext>(configure);
         services.AddScoped<TaskBulkWriter>();
         services.AddScoped<TaskTransitions>();
         services.AddScoped<SweepTransitions>();

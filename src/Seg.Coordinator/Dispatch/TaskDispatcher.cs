@@ -58,6 +58,10 @@ public sealed partial class TaskDispatcher(
             try
             {
                 await signal.WaitAsync(interval, stoppingToken).ConfigureAwait(false);
+                if (options.Value.DispatchCoalesceMs > 0)
+                {
+                    await Task.Delay(options.Value.DispatchCoalesceMs, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
