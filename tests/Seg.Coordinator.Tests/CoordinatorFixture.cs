@@ -9,7 +9,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Npgsql;
 using Seg.Storage;
 
 namespace Seg.Coordinator.Tests;
@@ -26,11 +25,18 @@ public abstract class CoordinatorFixture : IAsyncLifetime
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
-    private readonly string _suffix = Guid.NewGuid().ToString("N")[..12];
+    private readonly string _suffix;
+    private readonly PostgresTestDatabase _database;
     private CoordinatorFactory? _factory;
     private RenderTaskQueue? _queue;
 
-    public string DatabaseName => "seg_coord_" + _suffix;
+    protected CoordinatorFixture()
+    {
+        _suffix = Guid.NewGuid().ToString("N")[..12];
+        _database = new PostgresTestDatabase("seg_coord_" + _suffix);
+    }
+
+    public string DatabaseName => _database.Name;
 
     public HttpClient Client { get; private set; } = null!;
 
@@ -45,11 +51,11 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await CreateDatabaseAsync();
+        await _database.CreateAsync();
         _queue = await RenderTaskQueue.CreateAsync("render-tasks-test-" + _suffix);
         var settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = TestServices.PostgresDatabase(DatabaseName),
+            ["ConnectionStrings:Postgres"] = _database.ConnectionString,
             ["ConnectionStrings:Blobs"] = TestServices.Blobs,
             ["BlobStorage:ContainerName"] = "seg-coord-" + _suffix,
             ["Coordinator:RenderTaskQueue"] = _queue.Name,
@@ -81,10 +87,7 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             await _queue.DisposeAsync();
         }
 
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = await OpenAdminAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        await _database.DropAsync();
     }
 
     /// <summary>Runs <paramref name="action"/> on a fresh database context of the app.</summary>
@@ -161,31 +164,6 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             using var response = await Client.GetAsync("/readyz");
             return response.IsSuccessStatusCode && await response.Content.ReadAsStringAsync() == "Healthy";
         }, "/readyz Healthy", TimeSpan.FromSeconds(60));
-    }
-
-    private async Task CreateDatabaseAsync()
-    {
-        await using var admin = await OpenAdminAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\"", admin);
-        await create.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<NpgsqlConnection> OpenAdminAsync()
-    {
-        var builder = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = "postgres", Timeout = 5 };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try
-        {
-            await connection.OpenAsync();
-            return connection;
-        }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
-        {
-            await connection.DisposeAsync();
-            throw new InvalidOperationException(
-                $"PostgreSQL is not reachable at '{builder.Host}:{builder.Port}' (ConnectionStrings__Postgres). " +
-                $"Start it with infra/dev-services.sh (DESIGN.md section 6). Error: {e.Message}", e);
-        }
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public sealed class Farm : IAsyncDisposable
     /// <summary>Shared by every farm test, so the tiny model is written once per run.</summary>
     private static readonly string CacheFolder = Path.Combine(Path.GetTempPath(), "seg-farm-tests-cache");
 
-    private readonly string _databaseName = $"seg_farm_{Guid.NewGuid():N}";
+    private readonly PostgresTestDatabase _database = PostgresTestDatabase.WithUniqueName("seg_farm_");
     private readonly List<FarmProcess> _workers = [];
     private FarmProcess? _coordinator;
 
@@ -39,7 +39,8 @@ public sealed class Farm : IAsyncDisposable
         var farm = new Farm();
         try
         {
-            farm.Database = await FarmServices.CreateDatabaseAsync(farm._databaseName);
+            await farm._database.CreateAsync();
+            farm.Database = farm._database.ConnectionString;
             var port = FreePort();
             farm.Http.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
             farm._coordinator = FarmProcess.Start("coordinator", "Seg.Coordinator", new Dictionary<string, string>(farm.Common())
@@ -88,10 +89,10 @@ public sealed class Farm : IAsyncDisposable
     private Dictionary<string, string> Common() => new()
     {
         ["ConnectionStrings__Postgres"] = Database,
-        ["ConnectionStrings__Blobs"] = FarmServices.Blobs,
+        ["ConnectionStrings__Blobs"] = TestServices.Blobs,
         ["BlobStorage__ContainerName"] = Container,
-        ["RabbitMq__Host"] = FarmServices.RabbitHost,
-        ["RabbitMq__Port"] = FarmServices.RabbitPort,
+        ["RabbitMq__Host"] = TestServices.RabbitHost,
+        ["RabbitMq__Port"] = TestServices.RabbitPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["DOTNET_ENVIRONMENT"] = "Production",
         ["Logging__LogLevel__Default"] = "Information",
     };
@@ -188,7 +189,7 @@ public sealed class Farm : IAsyncDisposable
     /// <summary>The blobs in the farm's container.</summary>
     public async Task<List<string>> BlobNamesAsync()
     {
-        var container = new BlobContainerClient(FarmServices.Blobs, Container);
+        var container = new BlobContainerClient(TestServices.Blobs, Container);
         var names = new List<string>();
         if (!await container.ExistsAsync())
         {
@@ -236,14 +237,14 @@ public sealed class Farm : IAsyncDisposable
         Http.Dispose();
         try
         {
-            await new BlobContainerClient(FarmServices.Blobs, Container).DeleteIfExistsAsync();
+            await new BlobContainerClient(TestServices.Blobs, Container).DeleteIfExistsAsync();
         }
         catch (Azure.RequestFailedException)
         {
         }
         if (Database.Length > 0)
         {
-            await FarmServices.DropDatabaseAsync(_databaseName);
+            await _database.DropAsync();
         }
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Seg.Storage.Tests;
 
@@ -11,9 +10,11 @@ public sealed class PostgresDatabaseFixture : ITestDatabase, IAsyncLifetime
 {
     public SegDatabaseProvider Provider => SegDatabaseProvider.PostgreSql;
 
-    public string DatabaseName { get; } = "seg_test_" + Guid.NewGuid().ToString("N")[..12];
+    private readonly PostgresTestDatabase _database = PostgresTestDatabase.WithUniqueName("seg_test_");
 
-    public string ConnectionString => TestServices.PostgresDatabase(DatabaseName);
+    public string DatabaseName => _database.Name;
+
+    public string ConnectionString => _database.ConnectionString;
 
     /// <summary>Set false by fixtures that want an empty database (the migration tests).</summary>
     public bool Migrate { get; init; } = true;
@@ -27,11 +28,7 @@ public sealed class PostgresDatabaseFixture : ITestDatabase, IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await using (var admin = await OpenAdminAsync())
-        {
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
+        await _database.CreateAsync();
 
         if (Migrate)
         {
@@ -40,31 +37,8 @@ public sealed class PostgresDatabaseFixture : ITestDatabase, IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = await OpenAdminAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
-    }
+    public Task DisposeAsync() => _database.DropAsync();
 
-    private static async Task<NpgsqlConnection> OpenAdminAsync()
-    {
-        var builder = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = "postgres", Timeout = 5 };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try
-        {
-            await connection.OpenAsync();
-            return connection;
-        }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
-        {
-            await connection.DisposeAsync();
-            throw new InvalidOperationException(
-                $"PostgreSQL is not reachable at '{builder.Host}:{builder.Port}' (ConnectionStrings__Postgres). " +
-                $"Start it with infra/dev-services.sh (DESIGN.md section 6). Error: {e.Message}", e);
-        }
-    }
 }
 
 /// <summary>The same, but the database is left empty so a test can apply the migrations itself.</summary>

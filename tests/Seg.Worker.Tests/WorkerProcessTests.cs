@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
@@ -140,7 +141,7 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
             ["ConnectionStrings__Blobs"] = TestServices.Blobs,
             ["BlobStorage__ContainerName"] = environment.ContainerName,
             ["RabbitMq__Host"] = TestServices.RabbitHost,
-            ["RabbitMq__Port"] = TestServices.RabbitPort,
+            ["RabbitMq__Port"] = TestServices.RabbitPort.ToString(CultureInfo.InvariantCulture),
             ["Worker__WorkerId"] = workerId,
             ["Worker__Devices__0"] = "cpu",
             ["Worker__ModelRoot"] = environment.ModelRoot,

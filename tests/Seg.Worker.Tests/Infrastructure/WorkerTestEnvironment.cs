@@ -1,7 +1,7 @@
+using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Seg.Storage;
 
 namespace Seg.Worker.Tests.Infrastructure;
@@ -13,11 +13,18 @@ namespace Seg.Worker.Tests.Infrastructure;
 /// </summary>
 public sealed class WorkerTestEnvironment : IAsyncLifetime
 {
-    private readonly string _id = Guid.NewGuid().ToString("N")[..12];
+    private readonly string _id;
+    private readonly PostgresTestDatabase _database;
 
-    public string DatabaseName => $"seg_worker_{_id}";
+    public WorkerTestEnvironment()
+    {
+        _id = Guid.NewGuid().ToString("N")[..12];
+        _database = new PostgresTestDatabase($"seg_worker_{_id}");
+    }
 
-    public string ConnectionString => TestServices.PostgresDatabase(DatabaseName);
+    public string DatabaseName => _database.Name;
+
+    public string ConnectionString => _database.ConnectionString;
 
     public string ContainerName => $"seg-worker-{_id}";
 
@@ -45,7 +52,7 @@ public sealed class WorkerTestEnvironment : IAsyncLifetime
         ["BlobStorage:ConnectionString"] = TestServices.Blobs,
         ["BlobStorage:ContainerName"] = ContainerName,
         ["RabbitMq:Host"] = TestServices.RabbitHost,
-        ["RabbitMq:Port"] = TestServices.RabbitPort,
+        ["RabbitMq:Port"] = TestServices.RabbitPort.ToString(CultureInfo.InvariantCulture),
         ["Worker:WorkerId"] = workerId,
         ["Worker:Devices:0"] = "cpu",
         ["Worker:ModelRoot"] = ModelRoot,
@@ -59,11 +66,7 @@ public sealed class WorkerTestEnvironment : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(ModelRoot);
-        await using (var admin = await OpenAdminAsync())
-        {
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{DatabaseName}\"", admin);
-            await create.ExecuteNonQueryAsync();
-        }
+        await _database.CreateAsync();
 
         await using (var db = CreateContext())
         {
@@ -86,12 +89,7 @@ public sealed class WorkerTestEnvironment : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        NpgsqlConnection.ClearAllPools();
-        await using (var admin = await OpenAdminAsync())
-        {
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{DatabaseName}\" WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
+        await _database.DropAsync();
 
         await Container.DeleteIfExistsAsync();
         try
@@ -103,21 +101,4 @@ public sealed class WorkerTestEnvironment : IAsyncLifetime
         }
     }
 
-    private static async Task<NpgsqlConnection> OpenAdminAsync()
-    {
-        var builder = new NpgsqlConnectionStringBuilder(TestServices.Postgres) { Database = "postgres", Timeout = 5 };
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try
-        {
-            await connection.OpenAsync();
-            return connection;
-        }
-        catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
-        {
-            await connection.DisposeAsync();
-            throw new InvalidOperationException(
-                $"PostgreSQL is not reachable at '{builder.Host}:{builder.Port}' (ConnectionStrings__Postgres). " +
-                $"Start it with infra/dev-services.sh (DESIGN.md section 6). Error: {e.Message}", e);
-        }
-    }
 }
