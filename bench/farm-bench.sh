@@ -45,4 +45,19 @@ for _ in $(seq 1 120); do
 done
 
 dotnet src/Seg.Cli/bin/Release/net10.0/seg.dll bench farm --farm "http://127.0.0.1:$PORT" "$@"
+# CPU seconds each farm process used over the whole run (start-up included), to see where the cores went.
+ticks=$(getconf CLK_TCK)
+for pid in "${PIDS[@]}"; do
+  read -r -a stat <"/proc/$pid/stat"
+  name=$(tr '\0' ' ' <"/proc/$pid/cmdline" | grep -oE 'Seg\.[A-Za-z]+\.dll' || echo "$pid")
+  echo "cpu: $name $(( (stat[13] + stat[14]) / ticks )) s"
+done
+for name in beam.smp postgres node; do
+  total=0
+  for pid in $(pgrep -x "$name"); do
+    read -r -a stat <"/proc/$pid/stat"
+    total=$((total + stat[13] + stat[14]))
+  done
+  echo "cpu: $name (all processes, since the services started) $((total / ticks)) s"
+done
 echo "(logs in $LOGS; 2 workers x $SLOTS slots, fake render mode)"
