@@ -167,7 +167,8 @@ public abstract class ConcurrentAccessTests(ITestDatabase database)
         await using var check = database.CreateContext();
         var counts = await new TaskTransitions(check, TimeProvider.System).CountByStatusAsync(sweep.Id, None);
         Assert.Equal(started, counts[RenderTaskStatus.Succeeded]);
-        Assert.Equal(cancelled, counts[RenderTaskStatus.Cancelled]);
+        // The worker may finish every task before the cancel lands: then nothing is left to cancel.
+        Assert.Equal(cancelled, counts.GetValueOrDefault(RenderTaskStatus.Cancelled));
         Assert.Equal(count, counts.Values.Sum());
     }
 }
