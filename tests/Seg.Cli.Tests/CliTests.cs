@@ -119,7 +119,7 @@ public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
     [Fact]
     public void The_demo_sweep_runs_standalone_and_says_where_everything_is()
     {
-        var demo = Path.Combine(RepoRoot(), "examples", "demo-sweep.yaml");
+        var demo = Path.Combine(TestPaths.RepoRoot, "examples", "demo-sweep.yaml");
         var (code, stdout, stderr) = seg.Run("run", demo, "--out", "demo");
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("sweep demo: succeeded, 16 succeeded, 0 failed", stdout);
@@ -144,15 +144,5 @@ public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
         Assert.Contains("size[0]:", stderr);
         Assert.Contains("scheduler[0]:", stderr);
         Assert.False(Directory.Exists(Path.Combine(seg.WorkDir, "bad-run")));
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Seg.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir!.FullName;
     }
 }

@@ -101,18 +101,8 @@ public sealed class FarmProcess : IDisposable
         _process.Dispose();
     }
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => TestPaths.RepoRoot;
 
     /// <summary>Debug or Release: the configuration this test assembly was built in (bin/&lt;cfg&gt;/net10.0).</summary>
     public static string Configuration { get; } = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Seg.sln")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("Seg.sln not found above the test binaries");
-    }
 }

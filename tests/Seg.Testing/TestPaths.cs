@@ -1,4 +1,4 @@
-namespace Seg.Pipeline.Tests;
+namespace Seg.Testing;
 
 /// <summary>Locates the repository root and the shared reference folder that sits beside it.</summary>
 public static class TestPaths
