@@ -29,8 +29,15 @@ public sealed class StuckTaskQuery(SegDbContext db, IOptions<CoordinatorOptions>
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<IReadOnlyList<StuckTask>> FindAsync(Guid? sweepId, CancellationToken cancellationToken)
     {
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        // No task is stuck before the floor, so only tasks past it are read, and the medians (a sort of every finished
+        // task of the sweep, milliseconds per call on large sweeps, run on every GET of a sweep) are computed only
+        // when there are such tasks: almost never.
+        var pastFloor = now - TimeSpan.FromSeconds(settings.StuckTaskFloorSeconds);
         var running = await db.RenderTasks.AsNoTracking()
-            .Where(t => t.Status == RenderTaskStatus.Running && t.StartedAt != null && (sweepId == null || t.SweepId == sweepId))
+            .Where(t => t.Status == RenderTaskStatus.Running && t.StartedAt != null && t.StartedAt < pastFloor
+                && (sweepId == null || t.SweepId == sweepId))
             .Select(t => new { t.Id, t.SweepId, t.WorkerId, StartedAt = t.StartedAt!.Value })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
         if (running.Count == 0)
@@ -39,9 +46,6 @@ public sealed class StuckTaskQuery(SegDbContext db, IOptions<CoordinatorOptions>
         }
 
         var medians = await MedianSecondsAsync([.. running.Select(t => t.SweepId).Distinct()], cancellationToken).ConfigureAwait(false);
-
-        var settings = options.Value;
-        var now = time.GetUtcNow();
         return [.. running
             .Select(t =>
             {
