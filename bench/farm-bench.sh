@@ -2,12 +2,15 @@
 # The farm benchmark (docs/performance.md): real RabbitMQ, PostgreSQL and Azurite, one coordinator and two
 # worker processes in the fake render mode (a fixed cheap render instead of the pipeline: this measures the
 # farm, not the GPUs), then `seg bench farm` submits sweeps and times them.
-#   bash bench/farm-bench.sh [--tasks N] [--accept-tasks N]
-# Environment: SEG_BENCH_WORKER_SLOTS (slots per worker, default 8), SEG_BENCH_PORT (coordinator, 5080).
+#   bash bench/farm-bench.sh [--tasks N] [--sweeps N] [--warmup-tasks N] [--accept-tasks N]
+# Environment: SEG_BENCH_WORKER_SLOTS (slots per worker, default 8), SEG_BENCH_MAX_IN_FLIGHT (the coordinator's
+# Coordinator:MaxInFlight, default 4 x the two workers' slots: tasks sent but not ended, so each worker has a prefetched
+# task ready while its result travels back), SEG_BENCH_PORT (coordinator, 5080).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SLOTS=${SEG_BENCH_WORKER_SLOTS:-8}
+MAX_IN_FLIGHT=${SEG_BENCH_MAX_IN_FLIGHT:-$((4 * 2 * SLOTS))}
 PORT=${SEG_BENCH_PORT:-5080}
 LOGS=$(mktemp -d /tmp/seg-farm-bench.XXXXXX)
 PIDS=()
@@ -31,7 +34,7 @@ export ConnectionStrings__Postgres="${ConnectionStrings__Postgres/Database=seg/D
 export BlobStorage__ContainerName="seg-bench-$RANDOM$RANDOM"
 psql -h 127.0.0.1 -p "${SEG_POSTGRES_PORT:-55432}" -U postgres -q -c "create database \"$DATABASE\"" >/dev/null
 
-ASPNETCORE_URLS="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning \
+ASPNETCORE_URLS="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning Coordinator__MaxInFlight="$MAX_IN_FLIGHT" \
   dotnet src/Seg.Coordinator/bin/Release/net10.0/Seg.Coordinator.dll >"$LOGS/coordinator.log" 2>&1 &
 PIDS+=($!)
 for i in 1 2; do
@@ -60,4 +63,4 @@ for name in beam.smp postgres node; do
   done
   echo "cpu: $name (all processes, since the services started) $((total / ticks)) s"
 done
-echo "(logs in $LOGS; 2 workers x $SLOTS slots, fake render mode)"
+echo "(logs in $LOGS; 2 workers x $SLOTS slots, fake render mode, Coordinator:MaxInFlight $MAX_IN_FLIGHT)"

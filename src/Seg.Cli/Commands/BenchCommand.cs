@@ -34,14 +34,22 @@ internal static class BenchCommand
         var farmUrl = new Option<string>("--farm") { Description = "Coordinator URL of a running farm.", Required = true };
         var tasks = new Option<int>("--tasks") { Description = "Tasks in the throughput sweep.", DefaultValueFactory = _ => 2000 };
         var acceptTasks = new Option<int>("--accept-tasks") { Description = "Tasks in the sweep whose acceptance is timed (cancelled afterwards).", DefaultValueFactory = _ => 100_000 };
+        var warmupTasks = new Option<int>("--warmup-tasks")
+        {
+            Description = "Tasks of the untimed warm-up sweep (JIT tiering, connection pools and caches settle as in a farm that has been running).",
+            DefaultValueFactory = _ => 4000,
+        };
+        var sweeps = new Option<int>("--sweeps") { Description = "Timed throughput sweeps, one after another (each and the median are reported).", DefaultValueFactory = _ => 3 };
         var farm = new Command("farm", "End-to-end tasks per second of a running farm (use workers in the fake render mode) and the time to accept a large sweep.")
         {
-            farmUrl, tasks, acceptTasks,
+            farmUrl, tasks, acceptTasks, warmupTasks, sweeps,
         };
         farm.SetAction((parse, cancellationToken) =>
         {
             var url = parse.GetValue(farmUrl)!;
-            return FarmBench.RunAsync(new Uri(url.EndsWith('/') ? url : url + "/"), parse.GetValue(tasks), parse.GetValue(acceptTasks), cancellationToken);
+            var settings = new FarmBenchSettings(new Uri(url.EndsWith('/') ? url : url + "/"), parse.GetValue(tasks), parse.GetValue(sweeps),
+                parse.GetValue(warmupTasks), parse.GetValue(acceptTasks));
+            return FarmBench.RunAsync(settings, cancellationToken);
         });
 
         return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, farm };
