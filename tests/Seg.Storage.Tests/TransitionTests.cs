@@ -116,6 +116,39 @@ public abstract class TransitionTests(ITestDatabase database)
     }
 
     [Fact]
+    public async Task A_start_tells_its_attempt_number_and_stores_what_the_model_reads_back()
+    {
+        var (_, tasks) = await NewSweepAsync(1, maxAttempts: 3);
+        var clock = new FixedClock(new DateTimeOffset(2026, 11, 27, 10, 30, 15, 123, TimeSpan.Zero).AddTicks(4560));
+        await using var db = database.CreateContext();
+        var transitions = new TaskTransitions(db, clock);
+
+        var first = await transitions.StartAsync(tasks[0], "w1", false, None);
+        Assert.Equal(new TaskStart(TaskStartOutcome.Started, 1), first);
+        Assert.True(first.IsFirstAttempt);
+        var row = await db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == tasks[0]);
+        Assert.Equal((RenderTaskStatus.Running, 1, "w1", clock.Now, (DateTimeOffset?)null), (row.Status, row.Attempts, row.WorkerId, row.StartedAt, row.FinishedAt));
+        // The stored status is the one EF queries by.
+        Assert.Equal(1, await db.RenderTasks.CountAsync(t => t.Id == tasks[0] && t.Status == RenderTaskStatus.Running));
+
+        Assert.Equal(new TaskStart(TaskStartOutcome.RunningElsewhere), await transitions.StartAsync(tasks[0], "w2", false, None));
+        var takeOver = await transitions.StartAsync(tasks[0], "w2", true, None);
+        Assert.Equal(new TaskStart(TaskStartOutcome.Started, 2), takeOver);
+        Assert.False(takeOver.IsFirstAttempt);
+
+        // A drained worker's refund makes the next start count as the second attempt again, not the third.
+        Assert.True(await transitions.TryReleaseAsync(tasks[0], "w2", "draining", None, refundAttempt: true));
+        Assert.Equal(new TaskStart(TaskStartOutcome.Started, 2), await transitions.StartAsync(tasks[0], "w3", false, None));
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
     public async Task Release_returns_only_the_callers_running_task_to_the_queue()
     {
         var (_, tasks) = await NewSweepAsync(1);

@@ -18,3 +18,12 @@ public enum TaskStartOutcome
     /// <summary>No task has this id.</summary>
     NotFound,
 }
+
+/// <summary>What <see cref="TaskTransitions.StartAsync"/> did.</summary>
+/// <param name="Outcome">What happened.</param>
+/// <param name="Attempt">On <see cref="TaskStartOutcome.Started"/> the attempt number this start counted (1 for the first); otherwise 0.</param>
+public sealed record TaskStart(TaskStartOutcome Outcome, int Attempt = 0)
+{
+    /// <summary>A start that is the task's first attempt: no earlier attempt can have stored an image.</summary>
+    public bool IsFirstAttempt => Outcome == TaskStartOutcome.Started && Attempt == 1;
+}

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Seg.Storage.Entities;
 
 namespace Seg.Storage.Tasks;
@@ -49,27 +51,29 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
     /// </param>
     /// <param name="cancellationToken">Cancels the command.</param>
     /// <returns>What happened; render only on <see cref="TaskStartOutcome.Started"/>.</returns>
-    public async Task<TaskStartOutcome> TryStartAsync(Guid taskId, string workerId, bool takeOverRunning, CancellationToken cancellationToken)
+    public async Task<TaskStartOutcome> TryStartAsync(Guid taskId, string workerId, bool takeOverRunning, CancellationToken cancellationToken) =>
+        (await StartAsync(taskId, workerId, takeOverRunning, cancellationToken).ConfigureAwait(false)).Outcome;
+
+    /// <summary>
+    /// <see cref="TryStartAsync"/>, also telling which attempt a start is: a worker can skip looking for an earlier
+    /// attempt's image on the first one.
+    /// </summary>
+    /// <param name="taskId">Task id.</param>
+    /// <param name="workerId">Worker that starts it.</param>
+    /// <param name="takeOverRunning">Also take a task marked running (see <see cref="TryStartAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>What happened, and on <see cref="TaskStartOutcome.Started"/> the attempt number it counted.</returns>
+    public async Task<TaskStart> StartAsync(Guid taskId, string workerId, bool takeOverRunning, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(workerId))
         {
             throw new ArgumentException("worker_id must not be empty", nameof(workerId));
         }
 
-        var now = time.GetUtcNow();
         var from = takeOverRunning ? Active : [RenderTaskStatus.Pending, RenderTaskStatus.Queued];
-        var started = await db.RenderTasks
-            .Where(t => t.Id == taskId && from.Contains(t.Status)
-                && db.Sweeps.Any(s => s.Id == t.SweepId && t.Attempts < s.MaxAttempts))
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(t => t.Status, RenderTaskStatus.Running)
-                .SetProperty(t => t.Attempts, t => t.Attempts + 1)
-                .SetProperty(t => t.WorkerId, workerId)
-                .SetProperty(t => t.StartedAt, now)
-                .SetProperty(t => t.FinishedAt, (DateTimeOffset?)null), cancellationToken).ConfigureAwait(false);
-        if (started == 1)
+        if (await StartReturningAttemptAsync(taskId, workerId, from, cancellationToken).ConfigureAwait(false) is { } attempt)
         {
-            return TaskStartOutcome.Started;
+            return new TaskStart(TaskStartOutcome.Started, attempt);
         }
 
         var current = await db.RenderTasks.AsNoTracking()
@@ -78,24 +82,58 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         if (current is null)
         {
-            return TaskStartOutcome.NotFound;
+            return new TaskStart(TaskStartOutcome.NotFound);
         }
 
         if (!Active.Contains(current.Status))
         {
-            return TaskStartOutcome.AlreadyEnded;
+            return new TaskStart(TaskStartOutcome.AlreadyEnded);
         }
 
         if (current.Status == RenderTaskStatus.Running && !takeOverRunning)
         {
-            return TaskStartOutcome.RunningElsewhere;
+            return new TaskStart(TaskStartOutcome.RunningElsewhere);
         }
 
         // Active, startable by status, so the attempts condition refused it.
         var error = $"attempts exhausted ({current.Attempts} of max_attempts {current.MaxAttempts})";
-        return await FinishAsync(taskId, RenderTaskStatus.Failed, error, 0, cancellationToken).ConfigureAwait(false)
+        return new TaskStart(await FinishAsync(taskId, RenderTaskStatus.Failed, error, 0, cancellationToken).ConfigureAwait(false)
             ? TaskStartOutcome.AttemptsExhausted
-            : TaskStartOutcome.AlreadyEnded;
+            : TaskStartOutcome.AlreadyEnded);
+    }
+
+    /// <summary>
+    /// The conditional start as one <c>UPDATE ... RETURNING attempts</c> (PostgreSQL and SQLite both have it; EF's
+    /// ExecuteUpdate returns only a row count, and a second query would cost the round trip this saves). Parameters
+    /// come from the model's type mappings, so status names and timestamps are stored as EF stores them.
+    /// </summary>
+    /// <returns>The attempt number it counted, or null when the task was not startable.</returns>
+    private async Task<int?> StartReturningAttemptAsync(Guid taskId, string workerId, RenderTaskStatus[] from, CancellationToken cancellationToken)
+    {
+        var entity = db.Model.FindEntityType(typeof(RenderTaskRecord))!;
+        var parameters = new List<object>();
+        string Parameter(string property, object? value)
+        {
+            var mapping = entity.FindProperty(property)!.GetRelationalTypeMapping();
+            var name = "start" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+            using var command = db.Database.GetDbConnection().CreateCommand();
+            parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
+            return "@" + name;
+        }
+
+        var running = Parameter(nameof(RenderTaskRecord.Status), RenderTaskStatus.Running);
+        var statuses = string.Join(", ", from.Select(status => Parameter(nameof(RenderTaskRecord.Status), status)));
+        var sql = $"""
+            UPDATE render_tasks
+            SET status = {running}, attempts = attempts + 1, worker_id = {Parameter(nameof(RenderTaskRecord.WorkerId), workerId)},
+                started_at = {Parameter(nameof(RenderTaskRecord.StartedAt), time.GetUtcNow())}, finished_at = NULL
+            WHERE id = {Parameter(nameof(RenderTaskRecord.Id), taskId)} AND status IN ({statuses})
+                AND attempts < (SELECT s.max_attempts FROM sweeps AS s WHERE s.id = render_tasks.sweep_id)
+            RETURNING attempts AS "Value"
+            """;
+        // ToListAsync, not FirstOrDefaultAsync: EF would wrap the statement in a SELECT, which an UPDATE cannot be.
+        var attempts = await db.Database.SqlQueryRaw<int>(sql, [.. parameters]).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return attempts.Count == 1 ? attempts[0] : null;
     }
 
     /// <summary>Marks a task succeeded if it has not ended yet; a second call returns false and changes nothing.</summary>

@@ -55,7 +55,8 @@ public sealed class RenderTaskConsumer(
         activity?.SetTag("seg.model", task.Parameters.Model);
         activity?.SetTag("seg.worker_id", _workerId);
 
-        if (!await StartAsync(context, activity).ConfigureAwait(false))
+        var start = await StartAsync(context, activity).ConfigureAwait(false);
+        if (start is null)
         {
             return;
         }
@@ -63,7 +64,7 @@ public sealed class RenderTaskConsumer(
         var retrying = false;
         try
         {
-            await RenderAndStoreAsync(context, activity).ConfigureAwait(false);
+            await RenderAndStoreAsync(context, start, activity).ConfigureAwait(false);
         }
         catch (PermanentTaskFailureException e)
         {
@@ -101,32 +102,32 @@ public sealed class RenderTaskConsumer(
         }
     }
 
-    /// <summary>Starts the task in the database; false when this message must be acknowledged without rendering.</summary>
-    private async Task<bool> StartAsync(ConsumeContext<RenderTask> context, Activity? activity)
+    /// <summary>Starts the task in the database; null when this message must be acknowledged without rendering.</summary>
+    private async Task<TaskStart?> StartAsync(ConsumeContext<RenderTask> context, Activity? activity)
     {
         var task = context.Message;
         var cancellationToken = context.CancellationToken;
-        var outcome = await transitions.TryStartAsync(task.TaskId, _workerId, takeOverRunning: context.ReceiveContext.Redelivered, cancellationToken)
+        var start = await transitions.StartAsync(task.TaskId, _workerId, takeOverRunning: context.ReceiveContext.Redelivered, cancellationToken)
             .ConfigureAwait(false);
-        if (outcome == TaskStartOutcome.RunningElsewhere && context.GetRetryAttempt() > 0
+        if (start.Outcome == TaskStartOutcome.RunningElsewhere && context.GetRetryAttempt() > 0
             && await records.IsRunningOnAsync(task.TaskId, _workerId, cancellationToken).ConfigureAwait(false))
         {
             // A retry of this worker's own attempt after a transient fault: carry on, without counting an attempt.
-            outcome = TaskStartOutcome.Started;
+            start = new TaskStart(TaskStartOutcome.Started);
         }
 
-        activity?.SetTag("seg.start", outcome.ToString());
-        switch (outcome)
+        activity?.SetTag("seg.start", start.Outcome.ToString());
+        switch (start.Outcome)
         {
             case TaskStartOutcome.Started:
-                return true;
+                return start;
             case TaskStartOutcome.AlreadyEnded:
                 logger.LogInformation("Task {TaskId} has already ended; acknowledged without rendering", task.TaskId);
                 await RepublishSucceededAsync(context).ConfigureAwait(false);
-                return false;
+                return null;
             case TaskStartOutcome.RunningElsewhere:
                 logger.LogInformation("Task {TaskId} is running on another worker; acknowledged", task.TaskId);
-                return false;
+                return null;
             case TaskStartOutcome.AttemptsExhausted:
                 var row = await records.FindTaskAsync(task.TaskId, cancellationToken).ConfigureAwait(false);
                 var reason = row?.LastError ?? "attempts exhausted";
@@ -134,21 +135,23 @@ public sealed class RenderTaskConsumer(
                 WorkerStats.RecordFailed(permanent: true);
                 await context.Publish(new RenderTaskFailed(task.TaskId, task.SweepId, reason, Permanent: true, _workerId, row?.Attempts ?? task.Attempt),
                     cancellationToken).ConfigureAwait(false);
-                return false;
+                return null;
             default:
                 logger.LogWarning("Task {TaskId} of sweep {SweepId} is not in the database; acknowledged without rendering", task.TaskId, task.SweepId);
-                return false;
+                return null;
         }
     }
 
-    private async Task RenderAndStoreAsync(ConsumeContext<RenderTask> context, Activity? activity)
+    private async Task RenderAndStoreAsync(ConsumeContext<RenderTask> context, TaskStart start, Activity? activity)
     {
         var task = context.Message;
         var cancellationToken = context.CancellationToken;
 
         // An earlier attempt that stored the image and its provenance but ended before marking the task: the
-        // image is the task's; finish from it instead of rendering a second one.
-        var image = await records.FindImageAsync(task.TaskId, cancellationToken).ConfigureAwait(false);
+        // image is the task's; finish from it instead of rendering a second one. A first attempt of a first
+        // delivery has no earlier attempt, so it skips the query (one database round trip of about six per task).
+        var mayHaveEarlierImage = !start.IsFirstAttempt || context.ReceiveContext.Redelivered || context.GetRetryAttempt() > 0;
+        var image = mayHaveEarlierImage ? await records.FindImageAsync(task.TaskId, cancellationToken).ConfigureAwait(false) : null;
         double deviceSeconds;
         if (image is null)
         {
