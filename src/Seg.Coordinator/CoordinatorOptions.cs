@@ -16,7 +16,7 @@ public sealed record CoordinatorOptions
     /// Most tasks queued or running at once, over all sweeps. Small enough that cancel, pause and a new
     /// high-priority sweep act within about one round of renders; large enough to keep every GPU busy: two to four
     /// times the render slots of all workers, so each slot has its next task prefetched while a result travels back
-    /// (docs/performance.md: 16 slots ran 210-230 tasks/s at 64). Default 32.
+    /// (docs/performance.md: the benchmark runs 16 slots at 64). Default 32.
     /// </summary>
     [Range(1, 100_000)]
     public int MaxInFlight { get; init; } = 32;
