@@ -90,6 +90,44 @@ public sealed record RenderProvenance
         WriteIndented = false,
     };
 
+    /// <summary>
+    /// Provenance of a render of <paramref name="request"/> at one SEG sigma: the request's parameters with the
+    /// model and runtime facts; no SEG patch version (set it with <c>with</c> when the UNet was patched).
+    /// </summary>
+    /// <param name="request">The render request.</param>
+    /// <param name="segBlurSigma">The sigma of this image (a request may carry several).</param>
+    /// <param name="model">Model name.</param>
+    /// <param name="onnxRuntimeVersion">ONNX Runtime version.</param>
+    /// <param name="executionProvider">Execution provider.</param>
+    /// <param name="softwareVersion">Software version.</param>
+    /// <returns>The provenance.</returns>
+    public static RenderProvenance ForRequest(
+        RenderRequest request, double segBlurSigma, string model, string onnxRuntimeVersion, string executionProvider, string softwareVersion)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new()
+        {
+            Prompt = request.Prompt,
+            NegativePrompt = request.NegativePrompt,
+            Seed = request.Seed,
+            Steps = request.Steps,
+            Scheduler = request.Scheduler,
+            GuidanceScale = request.GuidanceScale,
+            GuidanceRescale = request.GuidanceRescale,
+            Width = request.Width,
+            Height = request.Height,
+            SegScale = request.SegScale,
+            SegBlurSigma = RenderRequest.FormatSigma(segBlurSigma),
+            SegLayers = request.SegLayers,
+            SegWindowStart = request.SegWindowStart,
+            SegWindowStop = request.SegWindowStop,
+            Model = model,
+            OnnxRuntimeVersion = onnxRuntimeVersion,
+            ExecutionProvider = executionProvider,
+            SoftwareVersion = softwareVersion,
+        };
+    }
+
     /// <summary>This record as JSON (snake_case).</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

@@ -200,28 +200,12 @@ public sealed class SdxlPipeline : IDisposable
         return results;
     }
 
-    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet) => new()
-    {
-        Prompt = request.Prompt,
-        NegativePrompt = request.NegativePrompt,
-        Seed = request.Seed,
-        Steps = request.Steps,
-        Scheduler = request.Scheduler,
-        GuidanceScale = request.GuidanceScale,
-        GuidanceRescale = request.GuidanceRescale,
-        Width = request.Width,
-        Height = request.Height,
-        SegScale = request.SegScale,
-        SegBlurSigma = RenderRequest.FormatSigma(sigma),
-        SegLayers = segUNet?.Layers ?? request.SegLayers,
-        SegWindowStart = request.SegWindowStart,
-        SegWindowStop = request.SegWindowStop,
-        SegPatchVersion = segUNet?.PatchVersion,
-        Model = Model.Name,
-        OnnxRuntimeVersion = OnnxSessionFactory.OnnxRuntimeVersion,
-        ExecutionProvider = ExecutionProvider,
-        SoftwareVersion = SoftwareVersion,
-    };
+    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet) =>
+        RenderProvenance.ForRequest(request, sigma, Model.Name, OnnxSessionFactory.OnnxRuntimeVersion, ExecutionProvider, SoftwareVersion) with
+        {
+            SegLayers = segUNet?.Layers ?? request.SegLayers,
+            SegPatchVersion = segUNet?.PatchVersion,
+        };
 
     private static float[] TimeIds(RenderRequest request)
     {

@@ -75,26 +75,10 @@ public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> 
         return rgb;
     }
 
-    private static RenderProvenance Provenance(RenderParameters p) => new()
-    {
-        Prompt = p.Prompt,
-        NegativePrompt = p.NegativePrompt,
-        Seed = checked((ulong)p.Seed),
-        Steps = p.Steps,
-        Scheduler = p.Scheduler,
-        GuidanceScale = p.GuidanceScale,
-        GuidanceRescale = p.GuidanceRescale,
-        Width = p.Width,
-        Height = p.Height,
-        SegScale = p.SegScale,
-        SegBlurSigma = RenderRequest.FormatSigma(p.SegBlurSigma),
-        SegLayers = p.SegLayers,
-        SegWindowStart = p.SegWindowStart,
-        SegWindowStop = p.SegWindowStop,
-        SegPatchVersion = Marker,
-        Model = p.Model,
-        OnnxRuntimeVersion = Marker,
-        ExecutionProvider = Marker,
-        SoftwareVersion = string.Create(CultureInfo.InvariantCulture, $"{SdxlPipeline.SoftwareVersion} (fake render)"),
-    };
+    private static RenderProvenance Provenance(RenderParameters p) =>
+        RenderProvenance.ForRequest(PipelineTaskRenderer.ToRequest(p), p.SegBlurSigma, p.Model, Marker, Marker,
+            string.Create(CultureInfo.InvariantCulture, $"{SdxlPipeline.SoftwareVersion} (fake render)")) with
+        {
+            SegPatchVersion = Marker,
+        };
 }
