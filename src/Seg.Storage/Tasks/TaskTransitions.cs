@@ -111,13 +111,13 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
     private async Task<int?> StartReturningAttemptAsync(Guid taskId, string workerId, RenderTaskStatus[] from, CancellationToken cancellationToken)
     {
         var entity = db.Model.FindEntityType(typeof(RenderTaskRecord))!;
+        // The command only makes the parameters (of the provider's type); EF runs the statement on its own.
+        using var command = db.Database.GetDbConnection().CreateCommand();
         var parameters = new List<object>();
         string Parameter(string property, object? value)
         {
-            var mapping = entity.FindProperty(property)!.GetRelationalTypeMapping();
             var name = "start" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-            using var command = db.Database.GetDbConnection().CreateCommand();
-            parameters.Add(mapping.CreateParameter(command, name, value, nullable: true));
+            parameters.Add(entity.FindProperty(property)!.GetRelationalTypeMapping().CreateParameter(command, name, value, nullable: true));
             return "@" + name;
         }
 
