@@ -131,5 +131,6 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    /// <summary>The middle value (the upper of the two middle ones for an even count).</summary>
+    internal static double Median(IReadOnlyCollection<double> values) => values.Order().ElementAt(values.Count / 2);
 }

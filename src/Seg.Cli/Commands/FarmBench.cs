@@ -26,14 +26,15 @@ internal static class FarmBench
 
         // Warm-up, not counted: connections, caches and the JIT's tiering (tens of seconds of re-compiling hot
         // MassTransit, EF Core and Npgsql methods) settle, as in a farm that has been running for a while.
+        var warmupTasks = Math.Max(1, settings.WarmupTasks);
         var warmupWatch = Stopwatch.StartNew();
-        var warm = await client.SubmitTextAsync(Sweep("bench-warmup", Math.Max(1, settings.WarmupTasks)), cancellationToken);
-        await WaitForSuccessAsync(client, warm.Id, Math.Max(1, settings.WarmupTasks), cancellationToken);
+        var warm = await client.SubmitTextAsync(Sweep("bench-warmup", warmupTasks), cancellationToken);
+        await WaitForSuccessAsync(client, warm.Id, warmupTasks, cancellationToken);
         var warmupSeconds = warmupWatch.Elapsed.TotalSeconds;
 
         // Several sweeps, because one run of the same farm varies by tens of percent with how completions and
         // dispatch rounds happen to line up on two shared cores; the median is the figure to quote.
-        var rates = new List<double>(settings.Sweeps);
+        var rates = new List<double>();
         var lines = new List<string>();
         for (var i = 1; i <= Math.Max(1, settings.Sweeps); i++)
         {
@@ -51,14 +52,12 @@ internal static class FarmBench
         accept.Stop();
         await client.CancelAsync(large.Id, cancellationToken);
 
-        rates.Sort();
-        var median = rates.Count % 2 == 1 ? rates[rates.Count / 2] : (rates[(rates.Count / 2) - 1] + rates[rates.Count / 2]) / 2;
         Console.Out.WriteLine($"seg bench farm against {settings.Coordinator}");
         Console.Out.WriteLine("| measure | value |");
         Console.Out.WriteLine("|---|---:|");
-        Console.Out.WriteLine(Invariant($"| warm-up sweep (not timed for throughput) | {settings.WarmupTasks} tasks in {warmupSeconds:F1} s = {settings.WarmupTasks / warmupSeconds:F0} tasks/s |"));
+        Console.Out.WriteLine(Invariant($"| warm-up sweep (not timed for throughput) | {warmupTasks} tasks in {warmupSeconds:F1} s = {warmupTasks / warmupSeconds:F0} tasks/s |"));
         lines.ForEach(Console.Out.WriteLine);
-        Console.Out.WriteLine(Invariant($"| end-to-end throughput, median of {rates.Count} sweeps | {median:F0} tasks/s |"));
+        Console.Out.WriteLine(Invariant($"| end-to-end throughput, median of {rates.Count} sweeps | {BenchCommand.Median(rates):F0} tasks/s |"));
         Console.Out.WriteLine(Invariant($"| accept a {settings.AcceptTasks}-task sweep (validate, expand, store) | {accept.Elapsed.TotalSeconds:F2} s |"));
         return 0;
     }
