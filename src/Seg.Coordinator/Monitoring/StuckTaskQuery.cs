@@ -36,7 +36,7 @@ public sealed class StuckTaskQuery(SegDbContext db, IOptions<CoordinatorOptions>
         // when there are such tasks: almost never.
         var pastFloor = now - TimeSpan.FromSeconds(settings.StuckTaskFloorSeconds);
         var running = await db.RenderTasks.AsNoTracking()
-            .Where(t => t.Status == RenderTaskStatus.Running && t.StartedAt != null && t.StartedAt < pastFloor
+            .Where(t => t.Status == RenderTaskStatus.Running && t.StartedAt < pastFloor
                 && (sweepId == null || t.SweepId == sweepId))
             .Select(t => new { t.Id, t.SweepId, t.WorkerId, StartedAt = t.StartedAt!.Value })
             .ToListAsync(cancellationToken).ConfigureAwait(false);
