@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -49,13 +50,23 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
+    /// <summary>The name of the broker's readiness check (MassTransit's bus health).</summary>
+    public const string BrokerCheck = "broker";
+
     /// <summary>
-    /// <c>/healthz</c> (the process is alive) and <c>/readyz</c> (every registered check, e.g. the database and the bus).
+    /// <c>/healthz</c>: the process is alive (liveness; plain <c>Healthy</c>). <c>/readyz</c>: every check tagged
+    /// <c>ready</c> (the database, the broker, the blob store), answered 200 when all are healthy and 503 otherwise, with
+    /// a JSON body that names each check, its status and, when it fails, why.
     /// </summary>
-    public static WebApplication MapSegHealthEndpoints(this WebApplication app)
+    public static IEndpointRouteBuilder MapSegHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") });
-        app.MapHealthChecks("/readyz");
+        // Open to probes: they carry no credentials.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthReportJson.WriteAsync,
+        }).AllowAnonymous();
         return app;
     }
 
@@ -74,6 +85,11 @@ public static class ServiceDefaultsExtensions
         services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            bus.ConfigureHealthCheckOptions(health =>
+            {
+                health.Name = BrokerCheck;
+                health.MinimalFailureStatus = HealthStatus.Unhealthy;
+            });
             configureConsumers(bus);
             if (inMemory)
             {

@@ -1,11 +1,11 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Seg.ServiceDefaults;
 using Seg.Storage;
 using Seg.Worker;
 
-// The GPU worker: consumes render-tasks, one render slot per device, writes blob + provenance, publishes events.
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+// The GPU worker: consumes render tasks, one render slot per device, writes blob + provenance, publishes events. A small
+// HTTP listener serves /healthz and /readyz (database, broker, blob store) for probes.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
     // appsettings.json next to the binary, whatever the working directory.
@@ -13,14 +13,16 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 });
 
 builder.AddSegServiceDefaults("seg-worker");
+builder.AddWorkerHttpListener();
 builder.Services.AddSegStorage(builder.Configuration);
 builder.Services.AddWorkerServices(builder.Configuration);
 builder.Services.AddSegMassTransit(builder.Configuration, bus => bus.AddWorkerConsumers());
 
 try
 {
-    using var host = builder.Build();
-    await host.RunAsync();
+    await using var app = builder.Build();
+    app.MapSegHealthEndpoints();
+    await app.RunAsync();
     return 0;
 }
 catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)

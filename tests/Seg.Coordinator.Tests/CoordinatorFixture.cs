@@ -61,16 +61,23 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             ["Coordinator:RenderTaskQueue"] = _queue.Name,
             // Long: every test that waits for a message relies on the dispatcher being woken, not on polling.
             ["Coordinator:DispatchIntervalMs"] = "60000",
+            // Tests submit many sweeps with one key; SubmitRateLimitTests sets a small limit of its own.
+            ["Auth:SubmitsPerMinute"] = "100000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "None",
         };
+        foreach (var (key, value) in TestApiKeys.Settings())
+        {
+            settings[key] = value;
+        }
+
         foreach (var (key, value) in Settings)
         {
             settings[key] = value;
         }
 
         _factory = new CoordinatorFactory(settings);
-        Client = _factory.CreateClient();
+        Client = CreateClient(TestApiKeys.Admin);
         await WaitUntilReadyAsync();
     }
 
@@ -88,6 +95,18 @@ public abstract class CoordinatorFixture : IAsyncLifetime
         }
 
         await _database.DropAsync();
+    }
+
+    /// <summary>A client of the app that sends <paramref name="apiKey"/> as a bearer token (none when null).</summary>
+    public HttpClient CreateClient(string? apiKey)
+    {
+        var client = _factory!.CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
     }
 
     /// <summary>Runs <paramref name="action"/> on a fresh database context of the app.</summary>
@@ -162,7 +181,8 @@ public abstract class CoordinatorFixture : IAsyncLifetime
         await EventuallyAsync(async () =>
         {
             using var response = await Client.GetAsync("/readyz");
-            return response.IsSuccessStatusCode && await response.Content.ReadAsStringAsync() == "Healthy";
+            return response.IsSuccessStatusCode
+                && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString() == "Healthy";
         }, "/readyz Healthy", TimeSpan.FromSeconds(60));
     }
 

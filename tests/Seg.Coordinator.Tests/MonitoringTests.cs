@@ -126,8 +126,12 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         Assert.Equal(1, image.GetProperty("taskIndex").GetInt32());
         Assert.Equal(6, image.GetProperty("seed").GetInt64());
         Assert.Equal("inf", image.GetProperty("parameters").GetProperty("seg_blur_sigma").GetString());
-        Assert.Contains(ImageBlobNames.ForTask(task.TaskId), image.GetProperty("blobUri").GetString(), StringComparison.Ordinal);
-        var url = new Uri(image.GetProperty("imageUrl").GetString()!);
+        Assert.Equal(ImageBlobNames.ForTask(task.TaskId), image.GetProperty("blobName").GetString());
+        // No storage endpoint or account in the answer, and no absolute URL made from the request's Host header.
+        Assert.False(image.TryGetProperty("blobUri", out _));
+        Assert.DoesNotContain("devstoreaccount1", page.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("://", image.GetProperty("imageUrl").GetString(), StringComparison.Ordinal);
+        var url = new Uri(app.Client.BaseAddress!, image.GetProperty("imageUrl").GetString()!);
         Assert.Equal($"/api/images/{task.TaskId}", url.AbsolutePath);
 
         using var png = await app.Client.GetAsync(url.PathAndQuery);
@@ -140,14 +144,23 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
     }
 
-    [Theory]
-    [InlineData("/healthz")]
-    [InlineData("/readyz")]
-    public async Task Health_endpoints_answer_healthy(string path)
+    [Fact]
+    public async Task Liveness_answers_healthy()
     {
-        using var response = await app.Client.GetAsync(path);
+        using var response = await app.Client.GetAsync("/healthz");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Readiness_names_the_database_the_broker_and_the_blob_store()
+    {
+        using var response = await app.Client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("Healthy", report.GetProperty("status").GetString());
+        var checks = report.GetProperty("checks").EnumerateObject().ToDictionary(c => c.Name, c => c.Value.GetProperty("status").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["blob-store"] = "Healthy", ["broker"] = "Healthy", ["database"] = "Healthy" }, checks);
     }
 
     [Fact]

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Storage.Entities;
@@ -122,6 +125,75 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
         Assert.Contains("Worker:HeartbeatIntervalSeconds must be > 0 (got 0)", worker.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_worker_process_answers_its_probes_and_readiness_names_the_dependency_that_is_down()
+    {
+        // A blob store nobody listens on: the port of a listener that was closed again.
+        var closedPort = FreePort();
+        using var healthy = StartWorker("probed-worker", ("Worker__RenderMode", "fake"));
+        using var cutOff = StartWorker("cut-off-worker", ("Worker__RenderMode", "fake"),
+            ("ConnectionStrings__Blobs", $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteKey};BlobEndpoint=http://127.0.0.1:{closedPort}/devstoreaccount1;"));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        JsonElement ready = default;
+        await Wait.UntilAsync(async () =>
+        {
+            var (status, body) = await GetAsync(http, healthy.HttpBase, "readyz");
+            ready = body;
+            return status == HttpStatusCode.OK;
+        }, "the healthy worker's /readyz to answer 200");
+        Assert.Equal("Healthy", ready.GetProperty("status").GetString());
+        var checks = ready.GetProperty("checks");
+        Assert.Equal(["blob-store", "broker", "database"], checks.EnumerateObject().Select(c => c.Name).Order(StringComparer.Ordinal));
+        Assert.All(checks.EnumerateObject(), c => Assert.Equal("Healthy", c.Value.GetProperty("status").GetString()));
+        using (var live = await http.GetAsync(new Uri(healthy.HttpBase, "healthz")))
+        {
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.Equal("Healthy", await live.Content.ReadAsStringAsync());
+        }
+
+        JsonElement notReady = default;
+        await Wait.UntilAsync(async () =>
+        {
+            var (status, body) = await GetAsync(http, cutOff.HttpBase, "readyz");
+            notReady = body;
+            // The broker check turns healthy once the bus has connected; only the blob store stays down.
+            return status == HttpStatusCode.ServiceUnavailable && body.ValueKind == JsonValueKind.Object
+                && body.GetProperty("checks").GetProperty("broker").GetProperty("status").GetString() == "Healthy";
+        }, "the cut-off worker's /readyz to answer 503 with a connected broker");
+        var failing = notReady.GetProperty("checks");
+        Assert.Equal("Unhealthy", failing.GetProperty("blob-store").GetProperty("status").GetString());
+        Assert.Contains("image store does not answer", failing.GetProperty("blob-store").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Healthy", failing.GetProperty("database").GetProperty("status").GetString());
+        using (var live = await http.GetAsync(new Uri(cutOff.HttpBase, "healthz")))
+        {
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode); // alive: a restart would not bring the blob store back
+        }
+    }
+
+    private const string AzuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private static async Task<(HttpStatusCode? Status, JsonElement Body)> GetAsync(HttpClient http, Uri baseUri, string path)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri(baseUri, path));
+            var text = await response.Content.ReadAsStringAsync();
+            return (response.StatusCode, text.StartsWith('{') ? JsonDocument.Parse(text).RootElement.Clone() : default);
+        }
+        catch (HttpRequestException)
+        {
+            return (null, default);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     /// <summary>
     /// Starts <c>dotnet Seg.Worker.dll</c> with the settings an end-to-end test passes: connection strings, broker,
     /// blob container, and the Worker section (id, devices, model root, cache, queue, render mode).
@@ -135,8 +207,11 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        var httpBase = new Uri($"http://127.0.0.1:{FreePort()}/");
         var environmentVariables = new Dictionary<string, string>
         {
+            // Its own port: several worker processes run on this machine at once.
+            ["ASPNETCORE_URLS"] = httpBase.ToString(),
             ["ConnectionStrings__Postgres"] = environment.ConnectionString,
             ["ConnectionStrings__Blobs"] = TestServices.Blobs,
             ["BlobStorage__ContainerName"] = environment.ContainerName,
@@ -160,7 +235,7 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
             start.Environment[name] = value;
         }
 
-        return new WorkerProcess(Process.Start(start)!);
+        return new WorkerProcess(Process.Start(start)!, httpBase);
     }
 
     /// <summary>Sends a signal the way Kubernetes stops a pod (.NET's Process.Kill sends SIGKILL).</summary>
@@ -176,9 +251,10 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
         private readonly StringBuilder _output = new();
         private readonly Lock _lock = new();
 
-        public WorkerProcess(Process process)
+        public WorkerProcess(Process process, Uri httpBase)
         {
             Process = process;
+            HttpBase = httpBase;
             process.OutputDataReceived += (_, e) => Append(e.Data);
             process.ErrorDataReceived += (_, e) => Append(e.Data);
             process.BeginOutputReadLine();
@@ -186,6 +262,9 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
         }
 
         public Process Process { get; }
+
+        /// <summary>The worker's HTTP listener (probes).</summary>
+        public Uri HttpBase { get; }
 
         public string Output
         {

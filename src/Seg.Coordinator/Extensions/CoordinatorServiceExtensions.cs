@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Seg.Coordinator.Auth;
 using Seg.Coordinator.Dispatch;
 using Seg.Coordinator.Images;
 using Seg.Coordinator.Infrastructure;
@@ -11,6 +12,7 @@ using Seg.Coordinator.Sweeps;
 using Seg.Coordinator.Workers;
 using Seg.ServiceDefaults;
 using Seg.Storage;
+using Seg.Storage.Health;
 
 namespace Seg.Coordinator.Extensions;
 
@@ -35,6 +37,7 @@ public static class CoordinatorServiceExtensions
         builder.AddCoordinatorStorage();
         builder.Services.AddCoordinatorCore(builder.Configuration);
         builder.AddCoordinatorApi();
+        builder.AddCoordinatorAuth();
         builder.AddCoordinatorMessaging();
         return builder;
     }
@@ -129,7 +132,7 @@ public static class CoordinatorServiceExtensions
 
     /// <summary>
     /// The database from configuration (<c>AddSegStorage</c>: <c>ConnectionStrings:Postgres</c>, or SQLite) and the
-    /// blob store (<c>BlobStorage:*</c>), with the database readiness check (<c>/readyz</c>).
+    /// blob store (<c>BlobStorage:*</c>), with their readiness checks (<c>/readyz</c>: <c>database</c>, <c>blob-store</c>).
     /// </summary>
     /// <param name="builder">The host builder.</param>
     /// <returns><paramref name="builder"/>.</returns>
@@ -137,7 +140,7 @@ public static class CoordinatorServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSegStorage(builder.Configuration);
-        builder.Services.AddHealthChecks().AddDbContextCheck<SegDbContext>("database", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddSegStorageChecks();
         return builder;
     }
 

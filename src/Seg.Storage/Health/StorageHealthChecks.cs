@@ -1,0 +1,54 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Seg.Storage.Blobs;
+
+namespace Seg.Storage.Health;
+
+/// <summary>
+/// Readiness checks of the farm's storage, one per dependency so that <c>/readyz</c> names the one that is down:
+/// <c>database</c> (a query through <see cref="SegDbContext"/>) and <c>blob-store</c> (a request to the image store).
+/// </summary>
+public static class StorageHealthChecks
+{
+    /// <summary>The tag of every readiness check (<c>/readyz</c> runs the checks that carry it).</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>Name of the database check.</summary>
+    public const string Database = "database";
+
+    /// <summary>Name of the blob store check.</summary>
+    public const string BlobStore = "blob-store";
+
+    /// <summary>Adds the <see cref="Database"/> and <see cref="BlobStore"/> readiness checks.</summary>
+    /// <param name="builder">The health checks builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IHealthChecksBuilder AddSegStorageChecks(this IHealthChecksBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder
+            .AddDbContextCheck<SegDbContext>(Database, tags: [ReadyTag])
+            .AddCheck<ImageBlobStoreHealthCheck>(BlobStore, tags: [ReadyTag]);
+    }
+}
+
+/// <summary>
+/// Healthy when the image store answers: a lookup of a blob that is never written (an empty task id). A missing
+/// container still answers (the blob is reported absent); a store that cannot be reached throws.
+/// </summary>
+/// <param name="blobs">The image store.</param>
+internal sealed class ImageBlobStoreHealthCheck(IImageBlobStore blobs) : IHealthCheck
+{
+    /// <inheritdoc />
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await blobs.ExistsAsync(Guid.Empty, cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, $"the image store does not answer: {e.Message}", e);
+        }
+    }
+}
