@@ -5,7 +5,7 @@
 #   bash bench/farm-bench.sh [--tasks N] [--sweeps N] [--warmup-tasks N] [--accept-tasks N]
 # Environment: SEG_BENCH_WORKER_SLOTS (slots per worker, default 8), SEG_BENCH_MAX_IN_FLIGHT (the coordinator's
 # Coordinator:MaxInFlight, default 4 x the two workers' slots: tasks sent but not ended, so each worker has a prefetched
-# task ready while its result travels back), SEG_BENCH_PORT (coordinator, 5080).
+# task ready while its result travels back), SEG_BENCH_PORT (coordinator, 5080; the workers' probes on the next two ports).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,11 +34,16 @@ export ConnectionStrings__Postgres="${ConnectionStrings__Postgres/Database=seg/D
 export BlobStorage__ContainerName="seg-bench-$RANDOM$RANDOM"
 psql -h 127.0.0.1 -p "${SEG_POSTGRES_PORT:-55432}" -U postgres -q -c "create database \"$DATABASE\"" >/dev/null
 
+# A key of this run's own, with every scope; seg bench farm reads it from SEG_API_KEY.
+SEG_API_KEY=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+export SEG_API_KEY
 ASPNETCORE_URLS="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning Coordinator__MaxInFlight="$MAX_IN_FLIGHT" \
+  Auth__ApiKeys__0__Name=bench Auth__ApiKeys__0__Key="$SEG_API_KEY" Auth__ApiKeys__0__Scopes__0=admin \
   dotnet src/Seg.Coordinator/bin/Release/net10.0/Seg.Coordinator.dll >"$LOGS/coordinator.log" 2>&1 &
 PIDS+=($!)
 for i in 1 2; do
-  Worker__WorkerId="bench-$i" Worker__RenderMode=fake Worker__Devices__0=cpu Worker__CpuSlots="$SLOTS" Logging__LogLevel__Default=Warning \
+  ASPNETCORE_URLS="http://127.0.0.1:$((PORT + i))" \
+    Worker__WorkerId="bench-$i" Worker__RenderMode=fake Worker__Devices__0=cpu Worker__CpuSlots="$SLOTS" Logging__LogLevel__Default=Warning \
     dotnet src/Seg.Worker/bin/Release/net10.0/Seg.Worker.dll >"$LOGS/worker-$i.log" 2>&1 &
   PIDS+=($!)
 done

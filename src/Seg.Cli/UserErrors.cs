@@ -7,6 +7,6 @@ namespace Seg.Cli;
 /// <summary>Exceptions that describe a problem with the user's input or machine, not a bug.</summary>
 internal static class UserErrors
 {
-    public static bool IsUserError(Exception ex) => ex is RenderRequestException or ModelFolderException or Farm.SweepRejectedException
+    public static bool IsUserError(Exception ex) => ex is RenderRequestException or ModelFolderException or Farm.SweepRejectedException or Farm.FarmAccessException
         or ExecutionProviderUnavailableException or ArgumentException or FileNotFoundException or DirectoryNotFoundException;
 }

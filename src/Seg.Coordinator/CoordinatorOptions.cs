@@ -70,6 +70,24 @@ public sealed record CoordinatorOptions
     /// </summary>
     public bool RecoverInFlightAtStart { get; init; }
 
+    /// <summary>
+    /// The coordinator's address as users reach it (e.g. <c>https://seg.example.org/</c>), for the absolute links in API
+    /// answers (image URLs). Unset: links are paths (<c>/api/images/ID</c>). Never taken from a request's Host header.
+    /// </summary>
+    [PublicBaseUrl]
+    public Uri? PublicBaseUrl { get; init; }
+
     /// <summary>The limits submitted sweeps are validated against (section <c>Coordinator:SweepLimits</c>).</summary>
     public SweepLimits SweepLimits { get; init; } = new();
+}
+
+/// <summary>An absolute http or https URL ending in <c>/</c> (relative links resolve under it), or null.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class PublicBaseUrlAttribute : ValidationAttribute
+{
+    /// <inheritdoc />
+    protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+        value is null || (value is Uri { IsAbsoluteUri: true } uri && uri.Scheme is "http" or "https" && uri.AbsolutePath.EndsWith('/'))
+            ? ValidationResult.Success
+            : new ValidationResult($"Coordinator:PublicBaseUrl must be an absolute http(s) URL ending in '/' (got '{value}')");
 }

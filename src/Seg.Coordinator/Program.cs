@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Seg.Coordinator.Apis;
+using Seg.Coordinator.Auth;
 using Seg.Coordinator.Extensions;
 using Seg.ServiceDefaults;
 
@@ -7,15 +9,29 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSegServiceDefaults("seg-coordinator");
 builder.AddCoordinatorServices();
 
-var app = builder.Build();
+try
+{
+    await using var app = builder.Build();
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseCoordinatorAuth();
 
-app.MapSegHealthEndpoints();
-app.MapOpenApi();
-app.MapSweepsApi();
-app.MapImagesApi();
-app.MapWorkersApi();
+    app.MapSegHealthEndpoints();
+    app.MapOpenApi().RequireScope(ApiScopes.Read);
+    app.MapSweepsApi();
+    app.MapImagesApi();
+    app.MapWorkersApi();
 
-app.Run();
+    await app.RunAsync();
+    return 0;
+}
+catch (OptionsValidationException e)
+{
+    // Bad settings (no API key, a wrong value): one clear line per rule; a non-zero exit so that the orchestrator says so.
+    await Console.Error.WriteLineAsync($"seg-coordinator: {string.Join("; ", e.Failures)}");
+    return 1;
+}
+
+/// <summary>The coordinator's entry point (public for the test host).</summary>
+public partial class Program;

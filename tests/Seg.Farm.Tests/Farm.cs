@@ -29,7 +29,11 @@ public sealed class Farm : IAsyncDisposable
 
     public string Container { get; } = $"seg-farm-{Guid.NewGuid():N}";
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    public HttpClient Http { get; } = new()
+    {
+        Timeout = TimeSpan.FromSeconds(60),
+        DefaultRequestHeaders = { Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestApiKeys.Admin) },
+    };
 
     public IReadOnlyList<FarmProcess> Workers => _workers;
 
@@ -43,12 +47,18 @@ public sealed class Farm : IAsyncDisposable
             farm.Database = farm._database.ConnectionString;
             var port = FreePort();
             farm.Http.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
-            farm._coordinator = FarmProcess.Start("coordinator", "Seg.Coordinator", new Dictionary<string, string>(farm.Common())
+            var coordinatorEnvironment = new Dictionary<string, string>(farm.Common())
             {
                 ["ASPNETCORE_URLS"] = farm.Http.BaseAddress.ToString(),
                 ["Coordinator__MaxInFlight"] = maxInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Coordinator__WorkerHeartbeatIntervalSeconds"] = "1",
-            });
+            };
+            foreach (var (key, value) in TestApiKeys.Settings("__"))
+            {
+                coordinatorEnvironment[key] = value;
+            }
+
+            farm._coordinator = FarmProcess.Start("coordinator", "Seg.Coordinator", coordinatorEnvironment);
             await farm.WaitUntilAsync(async () => (await farm.TryGetAsync("readyz")) == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the coordinator to be ready");
             for (var i = 0; i < workers; i++)
             {
@@ -70,6 +80,8 @@ public sealed class Farm : IAsyncDisposable
         var environment = new Dictionary<string, string>(Common())
         {
             ["Worker__WorkerId"] = workerId,
+            // Its own port for the probes: several workers run on this machine.
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}/",
             ["Worker__Devices__0"] = "cpu",
             ["Worker__CpuSlots"] = "1",
             ["Worker__ModelRoot"] = Path.Combine(CacheFolder, "models"),

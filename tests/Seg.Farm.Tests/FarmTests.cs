@@ -79,8 +79,25 @@ public class FarmTests
         try
         {
             var seg = Path.Combine(FarmProcess.RepoRoot, "src", "Seg.Cli", "bin", FarmProcess.Configuration, "net10.0", "seg.dll");
+            // A wrong key: one clear line, the user-error exit code, nothing submitted.
+            var refused = new System.Diagnostics.ProcessStartInfo("dotnet", [seg, "run", sweep, "--farm", farm.Http.BaseAddress!.ToString(), "--api-key", "not-a-key-of-this-farm"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using (var wrong = System.Diagnostics.Process.Start(refused)!)
+            {
+                var wrongError = wrong.StandardError.ReadToEndAsync();
+                Assert.True(wrong.WaitForExit(TimeSpan.FromMinutes(1)), "seg run --farm with a wrong key did not finish");
+                Assert.Equal(2, wrong.ExitCode);
+                Assert.Contains("error: the coordinator refused the API key: the API key is not valid", await wrongError);
+                Assert.Equal(0L, (await farm.QueryAsync<long>("select count(*) from sweeps")).Single());
+            }
+
             var start = new System.Diagnostics.ProcessStartInfo("dotnet", [seg, "run", sweep, "--farm", farm.Http.BaseAddress!.ToString()])
             {
+                // The key from the environment, as a CI job passes it.
+                Environment = { ["SEG_API_KEY"] = TestApiKeys.Admin },
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
@@ -92,6 +109,7 @@ public class FarmTests
             Assert.Contains(": succeeded, 4 succeeded, 0 failed", await stdout);
             Assert.Contains("submitted sweep", await stderr);
             Assert.Equal(4L, (await farm.QueryAsync<long>("select count(*) from images")).Single());
+            Assert.Equal("test-admin", (await farm.QueryAsync<string>("select submitted_by from sweeps")).Single());
         }
         finally
         {

@@ -165,7 +165,8 @@ public abstract class TaskBulkWriterTests(ITestDatabase database, ITestOutputHel
         var second = TestData.NewSweep(idempotencyKey: key);
         var repeat = await writer.InsertSweepAsync(second, TestData.NewTasks(9), CancellationToken.None);
 
-        Assert.Equal(new SweepInsertResult(first.SweepId, false, 4), repeat);
+        // The first sweep's fingerprint comes back, so the caller can tell a retry from another sweep under the same key.
+        Assert.Equal(new SweepInsertResult(first.SweepId, false, 4) { ExistingDefinitionSha256 = TestData.DefinitionSha256 }, repeat);
         await AssertNothingStoredAsync(second.Id, []);
     }
 

@@ -8,12 +8,17 @@ namespace Seg.Storage.Tests;
 /// <summary>Rows for tests.</summary>
 public static class TestData
 {
+    /// <summary>The definition fingerprint <see cref="NewSweep"/> stores.</summary>
+    public const string DefinitionSha256 = "5e6f6d1c2b3a49587766554433221100ffeeddccbbaa99887766554433221100";
+
     public static Sweep NewSweep(int priority = 0, string? idempotencyKey = null, int maxAttempts = 3) => new()
     {
         Id = Guid.NewGuid(),
         Name = "test sweep",
         IdempotencyKey = idempotencyKey,
         DefinitionJson = """{"model":"tiny-sdxl","prompts":["a photo of a cat"],"seeds":{"from":0,"count":10}}""",
+        DefinitionSha256 = DefinitionSha256,
+        SubmittedBy = "storage-tests",
         TagsJson = """{"owner":"tests"}""",
         Priority = priority,
         MaxAttempts = maxAttempts,

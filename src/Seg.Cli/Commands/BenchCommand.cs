@@ -32,6 +32,7 @@ internal static class BenchCommand
         guidance.SetAction(parse => RunGuidance(CliOptions.ResolveModel(parse.GetValue(model)), parse.GetValue(size), parse.GetValue(steps), parse.GetValue(repeats)));
 
         var farmUrl = new Option<string>("--farm") { Description = "Coordinator URL of a running farm.", Required = true };
+        var apiKey = CliOptions.ApiKey();
         var tasks = new Option<int>("--tasks") { Description = "Tasks in the throughput sweep.", DefaultValueFactory = _ => 2000 };
         var acceptTasks = new Option<int>("--accept-tasks") { Description = "Tasks in the sweep whose acceptance is timed (cancelled afterwards).", DefaultValueFactory = _ => 100_000 };
         var warmupTasks = new Option<int>("--warmup-tasks")
@@ -42,12 +43,11 @@ internal static class BenchCommand
         var sweeps = new Option<int>("--sweeps") { Description = "Timed throughput sweeps, one after another (each and the median are reported).", DefaultValueFactory = _ => 3 };
         var farm = new Command("farm", "End-to-end tasks per second of a running farm (use workers in the fake render mode) and the time to accept a large sweep.")
         {
-            farmUrl, tasks, acceptTasks, warmupTasks, sweeps,
+            farmUrl, apiKey, tasks, acceptTasks, warmupTasks, sweeps,
         };
         farm.SetAction((parse, cancellationToken) =>
         {
-            var url = parse.GetValue(farmUrl)!;
-            var settings = new FarmBenchSettings(new Uri(url.EndsWith('/') ? url : url + "/"), parse.GetValue(tasks), parse.GetValue(sweeps),
+            var settings = new FarmBenchSettings(parse.GetValue(farmUrl)!, parse.GetValue(apiKey), parse.GetValue(tasks), parse.GetValue(sweeps),
                 parse.GetValue(warmupTasks), parse.GetValue(acceptTasks));
             return FarmBench.RunAsync(settings, cancellationToken);
         });

@@ -24,6 +24,11 @@ internal static class CliOptions
         Description = "Run on the CPU when CUDA cannot be loaded, instead of failing.",
     };
 
+    public static Option<string?> ApiKey() => new("--api-key")
+    {
+        Description = $"API key for the farm's coordinator (default: the {Farm.FarmClient.ApiKeyVariable} environment variable).",
+    };
+
     /// <summary>The model folder to use: the given one, or the tiny model in the cache (written on first use).</summary>
     public static string ResolveModel(string? model)
     {

@@ -5,12 +5,13 @@ using Seg.Cli.Farm;
 namespace Seg.Cli.Commands;
 
 /// <summary>What <c>seg bench farm</c> runs.</summary>
-/// <param name="Coordinator">Coordinator base URL (ending in '/').</param>
+/// <param name="Coordinator">Coordinator base URL.</param>
+/// <param name="ApiKey">The API key (<c>--api-key</c>), or null for <c>SEG_API_KEY</c>.</param>
 /// <param name="Tasks">Tasks in each timed throughput sweep.</param>
 /// <param name="Sweeps">Timed throughput sweeps, one after another.</param>
 /// <param name="WarmupTasks">Tasks of the untimed warm-up sweep.</param>
 /// <param name="AcceptTasks">Tasks of the sweep whose acceptance is timed.</param>
-internal sealed record FarmBenchSettings(Uri Coordinator, int Tasks, int Sweeps, int WarmupTasks, int AcceptTasks);
+internal sealed record FarmBenchSettings(string Coordinator, string? ApiKey, int Tasks, int Sweeps, int WarmupTasks, int AcceptTasks);
 
 /// <summary>
 /// <c>seg bench farm --farm URL</c>: end-to-end throughput of a running farm and the time the coordinator takes
@@ -21,7 +22,7 @@ internal static class FarmBench
 {
     public static async Task<int> RunAsync(FarmBenchSettings settings, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = settings.Coordinator, Timeout = TimeSpan.FromMinutes(5) };
+        using var http = FarmClient.CreateHttpClient(settings.Coordinator, settings.ApiKey, TimeSpan.FromMinutes(5));
         var client = new FarmClient(http);
 
         // Warm-up, not counted: connections, caches and the JIT's tiering (tens of seconds of re-compiling hot

@@ -17,13 +17,14 @@ internal static class RunCommand
         var sweep = new Argument<string>("sweep") { Description = "The sweep file (YAML or JSON)." };
         var farm = new Option<string?>("--farm") { Description = "Coordinator URL: submit there and follow the progress instead of rendering here." };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "With --farm: a repeated submit with the same key returns the first sweep." };
+        var apiKey = CliOptions.ApiKey();
         var output = new Option<string>("--out", "-o") { Description = "Standalone: folder for the images and the provenance database.", DefaultValueFactory = _ => "seg-run" };
         var device = CliOptions.Device();
         var slots = new Option<int>("--slots") { Description = "Standalone on the CPU: renders at once.", DefaultValueFactory = _ => 1 };
         var fallback = CliOptions.AllowCpuFallback();
         var command = new Command("run", "Render a sweep: here (standalone), or on a farm with --farm URL.")
         {
-            sweep, farm, idempotencyKey, output, device, slots, fallback,
+            sweep, farm, idempotencyKey, apiKey, output, device, slots, fallback,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -34,7 +35,7 @@ internal static class RunCommand
             }
             if (parse.GetValue(farm) is { } url)
             {
-                return await RunOnFarmAsync(new Uri(url.EndsWith('/') ? url : url + "/"), sweepPath, parse.GetValue(idempotencyKey), cancellationToken);
+                return await RunOnFarmAsync(url, parse.GetValue(apiKey), sweepPath, parse.GetValue(idempotencyKey), cancellationToken);
             }
             return await StandaloneRun.RunAsync(sweepPath, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(device)!,
                 parse.GetValue(slots), parse.GetValue(fallback), cancellationToken);
@@ -42,9 +43,10 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunOnFarmAsync(Uri coordinator, string sweepPath, string? idempotencyKey, CancellationToken cancellationToken)
+    private static async Task<int> RunOnFarmAsync(string url, string? apiKey, string sweepPath, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { BaseAddress = coordinator, Timeout = TimeSpan.FromMinutes(2) };
+        using var http = FarmClient.CreateHttpClient(url, apiKey, TimeSpan.FromMinutes(2));
+        var coordinator = http.BaseAddress!;
         var client = new FarmClient(http);
         var (sweep, created) = await client.SubmitAsync(sweepPath, idempotencyKey, cancellationToken);
         Console.Error.WriteLine(created

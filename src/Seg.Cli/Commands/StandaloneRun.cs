@@ -22,6 +22,9 @@ namespace Seg.Cli.Commands;
 /// </summary>
 internal static class StandaloneRun
 {
+    /// <summary>Who submitted a standalone sweep, as its row records it.</summary>
+    private const string StandaloneSubmitter = "standalone";
+
     public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(sweepPath, cancellationToken);
@@ -72,7 +75,7 @@ internal static class StandaloneRun
             using (var scope = host.Services.CreateScope())
             {
                 submission = await scope.ServiceProvider.GetRequiredService<SweepSubmitter>()
-                    .SubmitAsync(text, sweepPath, idempotencyKey: null, cancellationToken);
+                    .SubmitAsync(text, sweepPath, idempotencyKey: null, submittedBy: StandaloneSubmitter, cancellationToken);
             }
             if (!submission.Succeeded)
             {

@@ -32,9 +32,32 @@ internal sealed class SweepRejectedException(IReadOnlyDictionary<string, string[
     public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
 }
 
-/// <summary>The coordinator's REST API as <c>seg run --farm</c> uses it.</summary>
+/// <summary>The coordinator refused the request's API key (401), its scope (403) or its rate (429): the user can act on it.</summary>
+internal sealed class FarmAccessException(string message) : Exception(message);
+
+/// <summary>The coordinator's REST API as <c>seg run --farm</c> and <c>seg bench farm</c> use it.</summary>
 internal sealed class FarmClient(HttpClient http)
 {
+    /// <summary>The environment variable that holds the API key when <c>--api-key</c> is not given.</summary>
+    public const string ApiKeyVariable = "SEG_API_KEY";
+
+    /// <summary>
+    /// An HTTP client for a coordinator that sends <paramref name="apiKey"/> (or <see cref="ApiKeyVariable"/>) as a bearer
+    /// token; without either it sends none (a coordinator with <c>Auth:AllowAnonymous</c>).
+    /// </summary>
+    public static HttpClient CreateHttpClient(string coordinatorUrl, string? apiKey, TimeSpan timeout)
+    {
+        var baseAddress = new Uri(coordinatorUrl.EndsWith('/') ? coordinatorUrl : coordinatorUrl + "/");
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout };
+        var key = string.IsNullOrWhiteSpace(apiKey) ? Environment.GetEnvironmentVariable(ApiKeyVariable) : apiKey;
+        if (!string.IsNullOrWhiteSpace(key))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Trim());
+        }
+
+        return http;
+    }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
@@ -96,9 +119,41 @@ internal sealed class FarmClient(HttpClient http)
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var detail = Detail(body);
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.Unauthorized:
+                    throw new FarmAccessException($"the coordinator refused the API key: {detail} (give one with --api-key or {ApiKeyVariable})");
+                case HttpStatusCode.Forbidden:
+                    throw new FarmAccessException($"the coordinator refused the request: {detail}");
+                case HttpStatusCode.TooManyRequests:
+                    throw new FarmAccessException($"the coordinator is rate limiting this key: {detail}");
+                case HttpStatusCode.UnprocessableEntity:
+                    throw new FarmAccessException($"the coordinator refused the submit: {detail}");
+            }
+
             throw new HttpRequestException($"the coordinator answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}", null, response.StatusCode);
         }
     }
 
-    private sealed record ValidationProblem(Dictionary<string, string[]>? Errors);
+    /// <summary>A ProblemDetails answer's detail (or the errors it lists), else the body as it came.</summary>
+    private static string Detail(string body)
+    {
+        try
+        {
+            var problem = JsonSerializer.Deserialize<ValidationProblem>(body, Json);
+            if (problem?.Errors is { Count: > 0 } errors)
+            {
+                return string.Join("; ", errors.SelectMany(e => e.Value.Select(rule => $"{e.Key}: {rule}")));
+            }
+
+            return problem?.Detail ?? problem?.Title ?? body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+
+    private sealed record ValidationProblem(Dictionary<string, string[]>? Errors, string? Title = null, string? Detail = null);
 }

@@ -11,9 +11,14 @@ internal static class ApiProblems
 
     /// <summary>A 400 whose <c>errors</c> map each field to the rules it breaks, as Contracts phrases them.</summary>
     public static ValidationProblem Invalid(IEnumerable<ValidationError> errors, string title) =>
-        TypedResults.ValidationProblem(
-            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Rule).ToArray()),
-            title: title);
+        TypedResults.ValidationProblem(ByField(errors), title: title);
+
+    /// <summary>A 422 with the same field-level <c>errors</c> map: the request is well formed but cannot be carried out.</summary>
+    public static ProblemHttpResult Unprocessable(IEnumerable<ValidationError> errors, string title) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(ByField(errors)) { Status = StatusCodes.Status422UnprocessableEntity, Title = title });
+
+    private static Dictionary<string, string[]> ByField(IEnumerable<ValidationError> errors) =>
+        errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Rule).ToArray());
 
     /// <summary>404 for a sweep that does not exist.</summary>
     public static ProblemHttpResult SweepNotFound(Guid sweepId) =>

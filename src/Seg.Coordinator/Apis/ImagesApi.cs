@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Seg.Coordinator.Auth;
 using Seg.Coordinator.Images;
 using Seg.Coordinator.Sweeps;
 using Seg.Storage.Blobs;
@@ -14,8 +16,10 @@ public static class ImagesApi
     public static IEndpointRouteBuilder MapImagesApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/sweeps/{id:guid}/images", ListImagesAsync)
+            .RequireScope(ApiScopes.Read)
             .WithTags("Images").WithName("ListSweepImages").WithSummary("A sweep's images with their provenance, in task order");
         app.MapGet("/api/images/{taskId:guid}", GetImageAsync)
+            .RequireScope(ApiScopes.Read)
             .WithTags("Images").WithName(GetImageRoute).WithSummary("The PNG of a task")
             .Produces(StatusCodes.Status200OK, contentType: "image/png");
         return app;
@@ -27,6 +31,7 @@ public static class ImagesApi
         int? pageSize,
         HttpContext context,
         LinkGenerator links,
+        IOptions<CoordinatorOptions> options,
         SweepQueries sweeps,
         ImageQueries images,
         CancellationToken cancellationToken)
@@ -42,8 +47,13 @@ public static class ImagesApi
             return ApiProblems.SweepNotFound(id);
         }
 
-        string ImageUrl(Guid taskId) => links.GetUriByName(context, GetImageRoute, new { taskId })
-            ?? throw new InvalidOperationException($"no route named {GetImageRoute}");
+        // Never from the request's Host header, which the client controls: Coordinator:PublicBaseUrl, or a path.
+        var publicBase = options.Value.PublicBaseUrl;
+        string ImageUrl(Guid taskId)
+        {
+            var path = links.GetPathByName(context, GetImageRoute, new { taskId }) ?? throw new InvalidOperationException($"no route named {GetImageRoute}");
+            return publicBase is null ? path : new Uri(publicBase, path.TrimStart('/')).ToString();
+        }
         return TypedResults.Ok(await images.ListAsync(id, pageNumber, size, ImageUrl, cancellationToken).ConfigureAwait(false));
     }
 

@@ -1,13 +1,14 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Seg.Contracts.Sweeps;
+using Seg.Coordinator.Auth;
 using Seg.Coordinator.Sweeps;
 using Seg.Storage.Entities;
 
 namespace Seg.Coordinator.Apis;
 
 /// <summary><c>/api/sweeps</c>: submit, list, read, cancel, pause, resume and requeue sweeps.</summary>
-public static class SweepsApi
+public static partial class SweepsApi
 {
     /// <summary>The request header that makes a submit idempotent.</summary>
     public const string IdempotencyKeyHeader = SweepSubmitter.IdempotencyKeyField;
@@ -18,51 +19,68 @@ public static class SweepsApi
         var api = app.MapGroup("/api/sweeps").WithTags("Sweeps");
 
         api.MapPost("/", SubmitSweepAsync)
+            .RequireScope(ApiScopes.Submit)
+            .RequireRateLimiting(AuthServiceExtensions.SubmitRateLimit)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("SubmitSweep")
             .WithSummary("Submit a sweep (YAML or JSON); it is validated, expanded to one task per image and stored")
             .Accepts<SweepDefinition>(SweepRequestBody.MediaTypes[0], SweepRequestBody.MediaTypes[1..])
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
-        api.MapGet("/", ListSweepsAsync).WithName("ListSweeps").WithSummary("Sweeps, newest first, optionally filtered by status");
-        api.MapGet("/{id:guid}", GetSweepAsync).WithName("GetSweep").WithSummary("A sweep with its progress, ETA, cost and stuck tasks");
+        api.MapGet("/", ListSweepsAsync).RequireScope(ApiScopes.Read).WithName("ListSweeps").WithSummary("Sweeps, newest first, optionally filtered by status");
+        api.MapGet("/{id:guid}", GetSweepAsync).RequireScope(ApiScopes.Read).WithName("GetSweep").WithSummary("A sweep with its progress, ETA, cost and stuck tasks");
         api.MapPost("/{id:guid}/cancel", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
             RunCommandAsync("cancel", id, commands.CancelAsync, queries, ct))
+            .RequireScope(ApiScopes.Operate)
             .WithName("CancelSweep").WithSummary("Cancel the sweep: tasks not yet started are cancelled").ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/{id:guid}/pause", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
             RunCommandAsync("pause", id, commands.PauseAsync, queries, ct))
+            .RequireScope(ApiScopes.Operate)
             .WithName("PauseSweep").WithSummary("Stop dispatching the sweep's tasks; those already sent finish").ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/{id:guid}/resume", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
             RunCommandAsync("resume", id, commands.ResumeAsync, queries, ct))
+            .RequireScope(ApiScopes.Operate)
             .WithName("ResumeSweep").WithSummary("Dispatch a paused sweep again").ProducesProblem(StatusCodes.Status409Conflict);
         api.MapPost("/{id:guid}/requeue-failed", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
             RunCommandAsync("requeue-failed", id, commands.RequeueFailedAsync, queries, ct))
+            .RequireScope(ApiScopes.Operate)
             .WithName("RequeueFailedTasks").WithSummary("Put failed tasks that have attempts left back to pending").ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
     /// <summary>
-    /// Submits a sweep: 201 with the new sweep; 200 with the first sweep for a repeated idempotency key; 400 with
-    /// field-level errors (nothing is stored).
+    /// Submits a sweep: 201 with the new sweep; 200 with the first sweep for a repeated idempotency key with the same
+    /// sweep; 422 for a repeated key with a different sweep; 400 with field-level errors (nothing is stored).
     /// </summary>
-    internal static async Task<Results<Created<SweepSummary>, Ok<SweepSummary>, ValidationProblem>> SubmitSweepAsync(
+    internal static async Task<Results<Created<SweepSummary>, Ok<SweepSummary>, ValidationProblem, ProblemHttpResult>> SubmitSweepAsync(
         HttpRequest request,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SweepSubmitter submitter,
         SweepQueries queries,
+        ILogger<SweepSubmitter> logger,
         CancellationToken cancellationToken)
     {
+        var submittedBy = request.HttpContext.User.Identity?.Name ?? AuthOptions.AnonymousName;
         if (SweepSubmitter.CheckIdempotencyKey(idempotencyKey) is { } keyError)
         {
             return ApiProblems.Invalid([keyError], "The Idempotency-Key header is not valid");
         }
 
         var text = await SweepRequestBody.ReadAsync(request, cancellationToken).ConfigureAwait(false);
-        var submission = await submitter.SubmitAsync(text, SweepRequestBody.FormatOf(request.ContentType), idempotencyKey, cancellationToken).ConfigureAwait(false);
+        var submission = await submitter.SubmitAsync(text, SweepRequestBody.FormatOf(request.ContentType), idempotencyKey, submittedBy, cancellationToken)
+            .ConfigureAwait(false);
+        if (submission.IdempotencyKeyReused)
+        {
+            return ApiProblems.Unprocessable(submission.Errors, "The Idempotency-Key was used for another sweep");
+        }
+
         if (!submission.Succeeded)
         {
             return ApiProblems.Invalid(submission.Errors, "The sweep is not valid");
         }
 
         var stored = submission.Stored;
+        LogSubmitted(logger, stored.SweepId, stored.TaskCount, submittedBy, stored.Created);
         var summary = await queries.GetAsync(stored.SweepId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"sweep {stored.SweepId} was stored but cannot be read");
         var location = $"/api/sweeps/{stored.SweepId}";
@@ -132,6 +150,9 @@ public static class SweepsApi
                 return sweep is null ? ApiProblems.SweepNotFound(id) : TypedResults.Ok(new SweepActionResponse(action, result.TasksAffected, sweep));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep {SweepId} ({TaskCount} tasks) submitted by key {ApiKey} (new: {Created})")]
+    private static partial void LogSubmitted(ILogger logger, Guid sweepId, int taskCount, string apiKey, bool created);
 
     private static string Past(string action) => action switch
     {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Seg.Coordinator.Auth;
 using Seg.Coordinator.Workers;
 
 namespace Seg.Coordinator.Apis;
@@ -10,6 +11,7 @@ public static class WorkersApi
     public static IEndpointRouteBuilder MapWorkersApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/workers", ListWorkersAsync)
+            .RequireScope(ApiScopes.Read)
             .WithTags("Workers").WithName("ListWorkers")
             .WithSummary("Each worker's health, devices, slots, throughput, cached models and sweeps it keeps failing");
         return app;

@@ -24,7 +24,7 @@ namespace Seg.Coordinator.Images;
 /// <param name="ExecutionProvider">ONNX Runtime execution provider.</param>
 /// <param name="ImageSha256">SHA-256 of the PNG.</param>
 /// <param name="ImageBytes">PNG size in bytes.</param>
-/// <param name="BlobUri">Where the PNG is stored.</param>
+/// <param name="BlobName">The PNG's name in the farm's blob container (the storage endpoint is not shown).</param>
 /// <param name="ImageUrl">Where the coordinator serves the PNG.</param>
 /// <param name="CreatedAt">When it was stored.</param>
 public sealed record ImageView(
@@ -47,7 +47,7 @@ public sealed record ImageView(
     string ExecutionProvider,
     string ImageSha256,
     long ImageBytes,
-    string BlobUri,
+    string BlobName,
     string ImageUrl,
     DateTimeOffset CreatedAt);
 
@@ -84,7 +84,7 @@ public sealed class ImageQueries(SegDbContext db)
             return new ImageView(
                 i.TaskId, row.TaskIndex, i.Prompt, i.NegativePrompt, i.Seed, i.Width, i.Height, i.Steps, i.Scheduler,
                 i.GuidanceScale, i.SegScale, i.SegLayers, parameters.RootElement.Clone(), i.ModelName, i.WorkerId, i.Device,
-                i.ExecutionProvider, i.ImageSha256, i.ImageBytes, i.BlobUri, imageUrl(i.TaskId), i.CreatedAt);
+                i.ExecutionProvider, i.ImageSha256, i.ImageBytes, i.BlobName, imageUrl(i.TaskId), i.CreatedAt);
         })], page, pageSize, total);
     }
 }

@@ -119,6 +119,7 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
             groups.Sum(g => g.GpuSeconds),
             sweep.MaxAttempts,
             tags,
+            sweep.SubmittedBy,
             sweep.CreatedAt,
             startedAt,
             sweep.FinishedAt);

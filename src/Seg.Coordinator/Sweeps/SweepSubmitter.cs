@@ -1,4 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Sweeps;
@@ -14,6 +16,12 @@ namespace Seg.Coordinator.Sweeps;
 /// <param name="Errors">Every broken rule, each naming its field; empty when stored.</param>
 public sealed record SweepSubmission(SweepInsertResult? Stored, IReadOnlyList<ValidationError> Errors)
 {
+    /// <summary>
+    /// True when the idempotency key is already stored with a different sweep: the submit is refused (HTTP 422) rather
+    /// than answered with a sweep that is not the one sent. <see cref="Errors"/> names the key.
+    /// </summary>
+    public bool IdempotencyKeyReused { get; init; }
+
     /// <summary>True when the sweep was stored (or had been, for a repeated idempotency key).</summary>
     [MemberNotNullWhen(true, nameof(Stored))]
     public bool Succeeded => Stored is not null;
@@ -50,9 +58,11 @@ public sealed class SweepSubmitter(
     /// <param name="text">The sweep, YAML or JSON.</param>
     /// <param name="fileNameOrContentType">A file name or media type naming the format (e.g. <c>sweep.yaml</c>), or null to tell by the text.</param>
     /// <param name="idempotencyKey">The client's key for this submit, or null.</param>
+    /// <param name="submittedBy">Who submits: the API key's name (never the key), stored on the sweep.</param>
     /// <param name="cancellationToken">Cancels the submit (nothing is written).</param>
     /// <returns>The stored sweep, or the errors.</returns>
-    public async Task<SweepSubmission> SubmitAsync(string text, string? fileNameOrContentType, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<SweepSubmission> SubmitAsync(
+        string text, string? fileNameOrContentType, string? idempotencyKey, string submittedBy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
         var parsed = SweepParser.ParseAndValidate(text, fileNameOrContentType, options.Value.SweepLimits);
@@ -67,7 +77,17 @@ public sealed class SweepSubmitter(
             return new SweepSubmission(null, errors);
         }
 
-        return new SweepSubmission(await StoreAsync(parsed.Definition, idempotencyKey, cancellationToken).ConfigureAwait(false), []);
+        var stored = await StoreAsync(parsed.Definition, idempotencyKey, submittedBy, cancellationToken).ConfigureAwait(false);
+        if (!stored.Created && stored.ExistingDefinitionSha256 is { Length: > 0 } existing && existing != DefinitionSha256(parsed.Definition))
+        {
+            return new SweepSubmission(null,
+                [new ValidationError(IdempotencyKeyField, $"'{idempotencyKey}' was already used for sweep {stored.SweepId} with a different definition; use a new key for a new sweep")])
+            {
+                IdempotencyKeyReused = true,
+            };
+        }
+
+        return new SweepSubmission(stored, []);
     }
 
     /// <summary>
@@ -77,10 +97,11 @@ public sealed class SweepSubmitter(
     /// </summary>
     /// <param name="definition">The sweep.</param>
     /// <param name="idempotencyKey">The client's key for this submit, or null.</param>
+    /// <param name="submittedBy">Who submits: the API key's name (never the key), stored on the sweep.</param>
     /// <param name="cancellationToken">Cancels the submit (nothing is written).</param>
     /// <returns>The stored sweep's id (or the first sweep's, for a repeated key), whether it was created, its task count.</returns>
     /// <exception cref="ArgumentException">The sweep or the key breaks a rule; the message lists every broken rule.</exception>
-    public async Task<SweepInsertResult> SubmitAsync(SweepDefinition definition, string? idempotencyKey, CancellationToken cancellationToken)
+    public async Task<SweepInsertResult> SubmitAsync(SweepDefinition definition, string? idempotencyKey, string submittedBy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(definition);
         var errors = SweepValidator.Validate(definition, options.Value.SweepLimits).Concat(CheckStorable(definition, idempotencyKey)).ToList();
@@ -89,7 +110,7 @@ public sealed class SweepSubmitter(
             throw new ArgumentException($"the sweep cannot be stored: {string.Join("; ", errors)}", nameof(definition));
         }
 
-        return await StoreAsync(definition, idempotencyKey, cancellationToken).ConfigureAwait(false);
+        return await StoreAsync(definition, idempotencyKey, submittedBy, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -125,8 +146,13 @@ public sealed class SweepSubmitter(
             ? new ValidationError(IdempotencyKeyField, $"must be 1 to {MaxIdempotencyKeyLength} characters, not blank (got {idempotencyKey.Length})")
             : null;
 
-    private async Task<SweepInsertResult> StoreAsync(SweepDefinition definition, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>SHA-256 (hex) of the definition as stored: the same sweep in YAML or JSON has the same one.</summary>
+    private static string DefinitionSha256(SweepDefinition definition) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SweepParser.ToJson(definition))));
+
+    private async Task<SweepInsertResult> StoreAsync(SweepDefinition definition, string? idempotencyKey, string submittedBy, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(submittedBy);
         using var activity = SegTelemetry.ActivitySource.StartActivity("sweep.submit");
         var sweepId = Guid.CreateVersion7();
         var sweep = new Sweep
@@ -134,6 +160,8 @@ public sealed class SweepSubmitter(
             Id = sweepId,
             Name = string.IsNullOrWhiteSpace(definition.Name) ? sweepId.ToString() : definition.Name,
             IdempotencyKey = idempotencyKey,
+            SubmittedBy = submittedBy,
+            DefinitionSha256 = DefinitionSha256(definition),
             DefinitionJson = SweepParser.ToJson(definition),
             TagsJson = JsonSerializer.Serialize(definition.Tags),
             Priority = definition.Priority,

@@ -26,6 +26,7 @@ public sealed record TaskCounts(int Pending, int Queued, int Running, int Succee
 /// <param name="GpuSeconds">Device seconds spent so far (accounting).</param>
 /// <param name="MaxAttempts">Most attempts a task may take.</param>
 /// <param name="Tags">The sweep's tags.</param>
+/// <param name="SubmittedBy">The name of the API key that submitted it (<c>standalone</c> for <c>seg run</c>).</param>
 /// <param name="CreatedAt">When the sweep was stored.</param>
 /// <param name="StartedAt">When its first task was dispatched or started; null before.</param>
 /// <param name="FinishedAt">When it reached a final status.</param>
@@ -41,6 +42,7 @@ public sealed record SweepSummary(
     double GpuSeconds,
     int MaxAttempts,
     IReadOnlyDictionary<string, string> Tags,
+    string SubmittedBy,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt)

@@ -20,6 +20,8 @@ public sealed class SweepConfiguration : IEntityTypeConfiguration<Sweep>
         builder.Property(s => s.Id).ValueGeneratedNever();
         builder.Property(s => s.Name).HasMaxLength(200).IsRequired();
         builder.Property(s => s.IdempotencyKey).HasMaxLength(200);
+        builder.Property(s => s.SubmittedBy).HasMaxLength(64).IsRequired();
+        builder.Property(s => s.DefinitionSha256).HasMaxLength(64).IsRequired();
         builder.Property(s => s.DefinitionJson).HasColumnType("jsonb").IsRequired();
         builder.Property(s => s.TagsJson).HasColumnType("jsonb").IsRequired();
         builder.Property(s => s.Status).HasConversion<LowerCaseEnumConverter<SweepStatus>>().HasMaxLength(16);

@@ -12,6 +12,15 @@ public sealed class Sweep
     /// <summary>Key of the submission; a repeated submit with the same key returns the first sweep. Unique when set.</summary>
     public string? IdempotencyKey { get; set; }
 
+    /// <summary>Who submitted the sweep: the name of the API key (never the key), or <c>standalone</c> for <c>seg run</c>.</summary>
+    public string SubmittedBy { get; set; } = "";
+
+    /// <summary>
+    /// SHA-256 (hex) of the definition as stored, so that a repeated idempotency key with a different sweep is told from
+    /// a retry of the same one.
+    /// </summary>
+    public string DefinitionSha256 { get; set; } = "";
+
     /// <summary>The submitted sweep definition as JSON (jsonb).</summary>
     public string DefinitionJson { get; set; } = "{}";
 

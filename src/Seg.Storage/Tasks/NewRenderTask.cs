@@ -11,4 +11,11 @@ public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string 
 /// <param name="SweepId">Id of the stored sweep, or of the earlier sweep with the same idempotency key.</param>
 /// <param name="Created">False when a sweep with the same idempotency key already existed and nothing was written.</param>
 /// <param name="TaskCount">Number of tasks of the sweep.</param>
-public sealed record SweepInsertResult(Guid SweepId, bool Created, int TaskCount);
+public sealed record SweepInsertResult(Guid SweepId, bool Created, int TaskCount)
+{
+    /// <summary>
+    /// For a repeated idempotency key: the stored sweep's <see cref="Entities.Sweep.DefinitionSha256"/>, to tell a retry
+    /// of the same submit from a different sweep sent under the same key. Null for a new sweep.
+    /// </summary>
+    public string? ExistingDefinitionSha256 { get; init; }
+}

@@ -223,9 +223,9 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
     {
         var found = await db.Sweeps.AsNoTracking()
             .Where(s => s.IdempotencyKey == key)
-            .Select(s => new { s.Id, s.TaskCount })
+            .Select(s => new { s.Id, s.TaskCount, s.DefinitionSha256 })
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-        return found is null ? null : new SweepInsertResult(found.Id, false, found.TaskCount);
+        return found is null ? null : new SweepInsertResult(found.Id, false, found.TaskCount) { ExistingDefinitionSha256 = found.DefinitionSha256 };
     }
 
     private static bool IsIdempotencyKeyConflict(DbUpdateException e) => e.InnerException switch

@@ -124,7 +124,7 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
     /// <summary>Submits a valid sweep through <see cref="SweepSubmitter"/> and returns its id.</summary>
     public async Task<Guid> SubmitAsync(string yaml, string? idempotencyKey = null)
     {
-        var submission = await WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(yaml, "sweep.yaml", idempotencyKey, CancellationToken.None));
+        var submission = await WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(yaml, "sweep.yaml", idempotencyKey, "sqlite-test", CancellationToken.None));
         Assert.True(submission.Succeeded, string.Join("; ", submission.Errors));
         return submission.Stored.SweepId;
     }

@@ -35,7 +35,7 @@ public sealed class SqliteInvalidSweepTests(EmptySqliteFixture app) : IClassFixt
     [MemberData(nameof(Cases))]
     public async Task Invalid_sweep_is_refused_with_the_field_and_writes_nothing(string name, string body, string? idempotencyKey, string field)
     {
-        var submission = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(body, null, idempotencyKey, CancellationToken.None));
+        var submission = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(body, null, idempotencyKey, "sqlite-test", CancellationToken.None));
 
         Assert.False(submission.Succeeded, name);
         Assert.Null(submission.Stored);
@@ -52,10 +52,10 @@ public sealed class SqliteInvalidSweepTests(EmptySqliteFixture app) : IClassFixt
         var tooMany = SweepParser.ParseYaml("model: m\nprompts: [a, b]\nseeds: {start: 0, count: 501}\n").Definition!;
 
         var model = await Assert.ThrowsAsync<ArgumentException>(() =>
-            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(longModel, null, CancellationToken.None)));
+            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(longModel, null, "sqlite-test", CancellationToken.None)));
         Assert.Contains("model must be at most 200 characters (got 201)", model.Message, StringComparison.Ordinal);
         var count = await Assert.ThrowsAsync<ArgumentException>(() =>
-            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(tooMany, null, CancellationToken.None)));
+            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(tooMany, null, "sqlite-test", CancellationToken.None)));
         Assert.Contains("at most 1,000 tasks (got 1,002", count.Message, StringComparison.Ordinal);
         Assert.Equal((0, 0, 0, 0), await app.CountRowsAsync());
     }

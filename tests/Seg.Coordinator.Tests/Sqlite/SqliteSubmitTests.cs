@@ -25,7 +25,7 @@ public sealed class SqliteSubmitTests(DefaultSqliteFixture app) : IClassFixture<
     [Fact]
     public async Task Sweep_is_stored_with_one_task_per_image_and_read_back()
     {
-        var submission = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, "application/yaml", null, CancellationToken.None));
+        var submission = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, "application/yaml", null, "sqlite-test", CancellationToken.None));
         Assert.True(submission.Succeeded);
         Assert.Empty(submission.Errors);
         Assert.True(submission.Stored.Created);
@@ -64,8 +64,8 @@ public sealed class SqliteSubmitTests(DefaultSqliteFixture app) : IClassFixture<
     public async Task Same_idempotency_key_twice_stores_one_sweep_and_returns_the_first()
     {
         var key = "submit-" + Guid.NewGuid();
-        var first = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, null, key, CancellationToken.None));
-        var second = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, null, key, CancellationToken.None));
+        var first = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, null, key, "sqlite-test", CancellationToken.None));
+        var second = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, null, key, "sqlite-test", CancellationToken.None));
 
         Assert.True(first.Succeeded && second.Succeeded);
         Assert.True(first.Stored!.Created);
