@@ -77,6 +77,13 @@ public sealed record CoordinatorOptions
     [PublicBaseUrl]
     public Uri? PublicBaseUrl { get; init; }
 
+    /// <summary>
+    /// Largest sweep a submit may send, in bytes; a larger body gets 413 before it is read. Default 32 MiB (10,000 prompts
+    /// of 2,000 characters fit; a million seeds fit as a range).
+    /// </summary>
+    [Range(1024, 1L << 30)]
+    public long MaxSweepBytes { get; init; } = 32L << 20;
+
     /// <summary>The limits submitted sweeps are validated against (section <c>Coordinator:SweepLimits</c>).</summary>
     public SweepLimits SweepLimits { get; init; } = new();
 }

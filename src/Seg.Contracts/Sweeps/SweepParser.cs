@@ -22,6 +22,7 @@ public static partial class SweepParser
         CommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         AllowDuplicateProperties = false,
+        MaxDepth = SweepTextRules.MaxDepth,
     };
 
     /// <summary>The field names, in declaration order, as the property attributes give them.</summary>
@@ -36,6 +37,11 @@ public static partial class SweepParser
         JsonNode? root;
         try
         {
+            if (SweepTextRules.CheckYamlDepth(yaml) is { } tooDeep)
+            {
+                return SweepParseResult.Failure([tooDeep]);
+            }
+
             root = YamlToJson.Convert(yaml, locations);
         }
         catch (YamlException e)
@@ -70,6 +76,11 @@ public static partial class SweepParser
                 ? $" at {JsonSourceLocator.FromLineAndByte(json, line, bytes)}"
                 : "";
             return SweepParseResult.Failure(ValidationError.Sweep, $"is not valid JSON{at}: {WithoutPosition(e.Message)}");
+        }
+        catch (InvalidOperationException)
+        {
+            // The duplicate-key check decodes every property name and throws this for an escape such as "\udc00".
+            return SweepParseResult.Failure(ValidationError.Sweep, "must be valid Unicode text (a key's escape leaves a UTF-16 surrogate unpaired)");
         }
         return Read(root, path => JsonSourceLocator.Find(json, path));
     }
@@ -128,6 +139,12 @@ public static partial class SweepParser
             var found = root switch { null => "an empty document", JsonArray => "a list", _ => "a single value" };
             return SweepParseResult.Failure(ValidationError.Sweep, $"must be a mapping of sweep fields such as model, prompts and seeds (got {found})");
         }
+        var badText = SweepTextRules.CheckStrings(fields);
+        if (badText.Count > 0)
+        {
+            return SweepParseResult.Failure(badText);
+        }
+
         var unknown = fields
             .Where(field => !KnownFields.Contains(field.Key))
             .Select(field => new ValidationError(field.Key,

@@ -24,22 +24,36 @@ internal static class ApiProblems
     public static ProblemHttpResult SweepNotFound(Guid sweepId) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Sweep not found", detail: $"no sweep has id {sweepId}");
 
-    /// <summary>Checks <c>page</c> (from 1) and <c>pageSize</c> (1 .. <see cref="MaxPageSize"/>), filling in the defaults.</summary>
-    public static List<ValidationError> CheckPaging(int? page, int? pageSize, out int pageNumber, out int size)
+    /// <summary>Highest page number accepted: far beyond any list, and small enough that the offset fits a 32-bit int.</summary>
+    public const int MaxPage = 1_000_000;
+
+    /// <summary>
+    /// Checks <c>page</c> (1 .. <see cref="MaxPage"/>) and <c>pageSize</c> (1 .. <see cref="MaxPageSize"/>), as sent (text,
+    /// so that <c>page=abc</c> gets an error naming the parameter instead of a bare 400), filling in the defaults.
+    /// </summary>
+    public static List<ValidationError> CheckPaging(string? page, string? pageSize, out int pageNumber, out int size)
     {
-        pageNumber = page ?? 1;
-        size = pageSize ?? 50;
         var errors = new List<ValidationError>();
-        if (pageNumber < 1)
-        {
-            errors.Add(new ValidationError("page", $"must be >= 1 (got {pageNumber})"));
-        }
-
-        if (size is < 1 or > MaxPageSize)
-        {
-            errors.Add(new ValidationError("pageSize", $"must be between 1 and {MaxPageSize} (got {size})"));
-        }
-
+        pageNumber = WholeNumber(errors, "page", page, 1, 1, MaxPage);
+        size = WholeNumber(errors, "pageSize", pageSize, 50, 1, MaxPageSize);
         return errors;
+    }
+
+    private static int WholeNumber(List<ValidationError> errors, string name, string? text, int fallback, int min, int max)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        var shown = text.Length > 40 ? text[..40] + "..." : text;
+        errors.Add(new ValidationError(name, $"must be a whole number between {min} and {max} (got '{shown}')"));
+        return fallback;
     }
 }

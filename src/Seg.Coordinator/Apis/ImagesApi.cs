@@ -27,8 +27,8 @@ public static class ImagesApi
 
     internal static async Task<Results<Ok<ImagePage>, ValidationProblem, ProblemHttpResult>> ListImagesAsync(
         Guid id,
-        int? page,
-        int? pageSize,
+        string? page,
+        string? pageSize,
         HttpContext context,
         LinkGenerator links,
         IOptions<CoordinatorOptions> options,

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Seg.Contracts.Sweeps;
 using Seg.Coordinator.Auth;
 using Seg.Coordinator.Sweeps;
@@ -21,6 +22,7 @@ public static partial class SweepsApi
         api.MapPost("/", SubmitSweepAsync)
             .RequireScope(ApiScopes.Submit)
             .RequireRateLimiting(AuthServiceExtensions.SubmitRateLimit)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("SubmitSweep")
@@ -57,16 +59,27 @@ public static partial class SweepsApi
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey,
         SweepSubmitter submitter,
         SweepQueries queries,
+        IOptions<CoordinatorOptions> options,
         ILogger<SweepSubmitter> logger,
         CancellationToken cancellationToken)
     {
+        var maxBytes = options.Value.MaxSweepBytes;
+        if (SweepRequestBody.LimitSize(request.HttpContext, maxBytes) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         var submittedBy = request.HttpContext.User.Identity?.Name ?? AuthOptions.AnonymousName;
         if (SweepSubmitter.CheckIdempotencyKey(idempotencyKey) is { } keyError)
         {
             return ApiProblems.Invalid([keyError], "The Idempotency-Key header is not valid");
         }
 
-        var text = await SweepRequestBody.ReadAsync(request, cancellationToken).ConfigureAwait(false);
+        if (await SweepRequestBody.ReadAsync(request, maxBytes, cancellationToken).ConfigureAwait(false) is not { } text)
+        {
+            return SweepRequestBody.TooLarge(maxBytes, null);
+        }
+
         var submission = await submitter.SubmitAsync(text, SweepRequestBody.FormatOf(request.ContentType), idempotencyKey, submittedBy, cancellationToken)
             .ConfigureAwait(false);
         if (submission.IdempotencyKeyReused)
@@ -96,8 +109,8 @@ public static partial class SweepsApi
     /// <summary>One page of sweeps, newest first.</summary>
     internal static async Task<Results<Ok<SweepPage>, ValidationProblem>> ListSweepsAsync(
         string? status,
-        int? page,
-        int? pageSize,
+        string? page,
+        string? pageSize,
         SweepQueries queries,
         CancellationToken cancellationToken)
     {
