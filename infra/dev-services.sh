@@ -2,14 +2,16 @@
 # Installs, starts, stops and checks the farm's real services on 127.0.0.1 without Docker:
 # RabbitMQ (Debian package), PostgreSQL (Debian package) and Azurite (npm, blob service only).
 #
-#   infra/dev-services.sh start  [rabbitmq|postgres|azurite ...]   (default: all three)
+#   infra/dev-services.sh start  [--keep-data] [rabbitmq|postgres|azurite ...]   (default: all three)
 #   infra/dev-services.sh stop   [service ...]
 #   infra/dev-services.sh status [service ...]
 #
 # `start` prints the connection settings as `export NAME='value'` lines on stdout (everything else goes
 # to stderr), so `eval "$(infra/dev-services.sh start)"` works; the same lines are written to
 # $SEG_SERVICES_DIR/env for `source`. Each service starts with empty data: data lives in the run folder
-# and is wiped when a stopped service starts again. See infra/README.md.
+# and is wiped when a stopped service starts again, unless `--keep-data` is given (PostgreSQL and RabbitMQ then
+# start on the data they had when they stopped, e.g. to test an outage; Azurite keeps its data in memory only,
+# so it always starts empty). See infra/README.md.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +27,7 @@ POSTGRES_USER=postgres
 AZURITE_ACCOUNT=devstoreaccount1
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 ALL_SERVICES=(rabbitmq postgres azurite)
+KEEP_DATA=false
 
 log() { printf '[dev-services] %s\n' "$*" >&2; }
 die() {
@@ -161,7 +164,11 @@ rabbitmq_start() {
   require_root "starting RabbitMQ"
   if tcp_open "$RABBITMQ_PORT"; then die "rabbitmq: port $RABBITMQ_PORT is taken by another process (set SEG_RABBITMQ_PORT)"; fi
 
-  rm -rf "$RABBITMQ_DIR"
+  if [[ $KEEP_DATA == true && -d $RABBITMQ_DIR/mnesia ]]; then
+    log "rabbitmq: keeping the data in $RABBITMQ_DIR/mnesia"
+  else
+    rm -rf "$RABBITMQ_DIR"
+  fi
   mkdir -p "$RABBITMQ_DIR/mnesia" "$RABBITMQ_DIR/log"
   echo "$RABBITMQ_PORT" >"$RABBITMQ_DIR/port"
   echo '[].' >"$RABBITMQ_DIR/enabled_plugins"
@@ -249,16 +256,20 @@ postgres_start() {
   bin=$(postgres_bin) || die "postgres: no /usr/lib/postgresql/*/bin/initdb after installing postgresql"
   if tcp_open "$POSTGRES_PORT"; then die "postgres: port $POSTGRES_PORT is taken by another process (set SEG_POSTGRES_PORT)"; fi
 
-  rm -rf "$POSTGRES_DIR"
-  mkdir -p "$POSTGRES_DIR"
-  echo "$POSTGRES_PORT" >"$POSTGRES_DIR/port"
-  if ((EUID == 0)); then chown -R postgres:postgres "$POSTGRES_DIR"; fi
-
   local started=$SECONDS
-  log "postgres: initdb into $POSTGRES_DIR/data"
-  as_postgres timeout 120 "$bin/initdb" -D "$POSTGRES_DIR/data" -U "$POSTGRES_USER" --auth=trust \
-    --encoding=UTF8 --locale=C.UTF-8 >"$POSTGRES_DIR/initdb.log" 2>&1 ||
-    die "postgres: initdb failed; see $POSTGRES_DIR/initdb.log"
+  if [[ $KEEP_DATA == true && -f $POSTGRES_DIR/data/PG_VERSION ]]; then
+    log "postgres: keeping the data in $POSTGRES_DIR/data"
+    echo "$POSTGRES_PORT" >"$POSTGRES_DIR/port"
+  else
+    rm -rf "$POSTGRES_DIR"
+    mkdir -p "$POSTGRES_DIR"
+    echo "$POSTGRES_PORT" >"$POSTGRES_DIR/port"
+    if ((EUID == 0)); then chown -R postgres:postgres "$POSTGRES_DIR"; fi
+    log "postgres: initdb into $POSTGRES_DIR/data"
+    as_postgres timeout 120 "$bin/initdb" -D "$POSTGRES_DIR/data" -U "$POSTGRES_USER" --auth=trust \
+      --encoding=UTF8 --locale=C.UTF-8 >"$POSTGRES_DIR/initdb.log" 2>&1 ||
+      die "postgres: initdb failed; see $POSTGRES_DIR/initdb.log"
+  fi
   log "postgres: starting on 127.0.0.1:$POSTGRES_PORT"
   # The data are thrown away at the next start, so durability settings are off for speed.
   as_postgres timeout 90 "$bin/pg_ctl" -D "$POSTGRES_DIR/data" -l "$POSTGRES_DIR/postgres.log" -w -t 60 \
@@ -452,7 +463,7 @@ status() {
 }
 
 usage() {
-  echo "usage: $0 start|stop|status [rabbitmq|postgres|azurite ...]" >&2
+  echo "usage: $0 start [--keep-data]|stop|status [rabbitmq|postgres|azurite ...]" >&2
   exit 2
 }
 
@@ -460,6 +471,11 @@ main() {
   (($# >= 1)) || usage
   local command=$1 service
   shift
+  if [[ ${1:-} == --keep-data ]]; then
+    [[ $command == start ]] || die "--keep-data goes with start"
+    KEEP_DATA=true
+    shift
+  fi
   local services=("$@")
   ((${#services[@]} > 0)) || services=("${ALL_SERVICES[@]}")
   for service in "${services[@]}"; do
