@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
+using Seg.Parameters;
 
 namespace Seg.Cli.Tests;
 
@@ -17,8 +18,8 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
 
         var png = File.ReadAllBytes(Path.Combine(seg.WorkDir, "cat.png"));
         var provenance = RenderProvenance.FromPng(png)!;
-        Assert.Equal(("a photo of a cat", 5UL, 64, 96, 3.0, "inf", "mid"),
-            (provenance.Prompt, provenance.Seed, provenance.Width, provenance.Height, provenance.SegScale, provenance.SegBlurSigma, provenance.SegLayers));
+        Assert.Equal(("a photo of a cat", 5L, 64, 96, 3.0, "inf", "mid"),
+            (provenance.Parameters.Prompt, provenance.Parameters.Seed, provenance.Parameters.Width, provenance.Parameters.Height, provenance.Parameters.SegScale, SegBlurSigma.Format(provenance.Parameters.SegBlurSigma), provenance.Parameters.SegLayers));
 
         var output = Python($"import numpy as np; n = np.load('noise.npy'); l = np.load('latents.npy'); print(n.dtype, n.shape, l.shape, bool(np.isfinite(l).all()))");
         Assert.Equal("float32 (1, 4, 12, 8) (1, 4, 12, 8) True", output.Trim());

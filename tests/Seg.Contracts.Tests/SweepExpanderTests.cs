@@ -1,6 +1,7 @@
 using System.Text;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
 using Seg.Storage.Entities;
+using Seg.Parameters;
 
 namespace Seg.Coordinator.Tests;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Seg.Storage.Entities;
 using Seg.Storage.Tasks;
+using Seg.Parameters;
 
 namespace Seg.Storage.Tests;
 
@@ -46,18 +47,24 @@ public static class TestData
         TaskId = taskId,
         SweepId = sweepId,
         ParametersJson = """{"prompt":"a photo of a cat","seed":7,"seg_blur_sigma":"inf"}""",
-        Prompt = "a photo of a cat",
-        NegativePrompt = "",
-        Seed = 7,
-        Width = 1024,
-        Height = 1024,
-        Steps = 25,
-        Scheduler = "euler",
-        GuidanceScale = 5.0,
-        SegScale = 3.0,
-        SegBlurSigma = sigma,
-        SegLayers = "mid",
-        ModelName = "tiny-sdxl",
+        Parameters = new RenderParameters
+        {
+            Model = "tiny-sdxl",
+            Prompt = "a photo of a cat",
+            NegativePrompt = "",
+            Seed = 7,
+            Width = 1024,
+            Height = 1024,
+            Steps = 25,
+            Scheduler = "euler",
+            GuidanceScale = 5.0,
+            GuidanceRescale = 0,
+            SegScale = 3.0,
+            SegBlurSigma = sigma,
+            SegLayers = "mid",
+            SegWindowStart = 0,
+            SegWindowStop = 1,
+        },
         ModelFileHashesJson = """{"unet/model.onnx":"00ff"}""",
         PatchVersion = "1",
         SoftwareVersion = "0.1.0",

@@ -18,14 +18,14 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
     private readonly string _renderMode = options.Value.RenderModeName;
 
     /// <inheritdoc />
-    public async Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    public async Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(request);
         var parameters = task.Parameters;
         var modelFolder = models.ResolveModel(parameters.Model);
         var vaeFolder = models.ResolveVae(parameters.Vae);
         var hashes = await HashesAsync(modelFolder, vaeFolder, cancellationToken).ConfigureAwait(false);
-        var request = ToRequest(parameters);
 
         using var lease = await pool.LeaseAsync(cancellationToken).ConfigureAwait(false);
         // A render blocks its thread for seconds to minutes: give it a thread of its own, not the pool's.
@@ -103,23 +103,4 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
 
         return all;
     }
-
-    /// <summary>The pipeline request for a task's parameters (one SEG sigma per task).</summary>
-    internal static RenderRequest ToRequest(RenderParameters parameters) => new()
-    {
-        Prompt = parameters.Prompt,
-        NegativePrompt = parameters.NegativePrompt,
-        Seed = checked((ulong)parameters.Seed),
-        Steps = parameters.Steps,
-        GuidanceScale = parameters.GuidanceScale,
-        GuidanceRescale = parameters.GuidanceRescale,
-        Width = parameters.Width,
-        Height = parameters.Height,
-        Scheduler = parameters.Scheduler,
-        SegScale = parameters.SegScale,
-        SegBlurSigmas = [parameters.SegBlurSigma],
-        SegLayers = parameters.SegLayers,
-        SegWindowStart = parameters.SegWindowStart,
-        SegWindowStop = parameters.SegWindowStop,
-    };
 }

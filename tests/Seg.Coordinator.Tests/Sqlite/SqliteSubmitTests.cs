@@ -4,6 +4,7 @@ using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
 using Seg.Coordinator.Sweeps;
 using Seg.Storage.Entities;
+using Seg.Parameters;
 
 namespace Seg.Coordinator.Tests.Sqlite;
 

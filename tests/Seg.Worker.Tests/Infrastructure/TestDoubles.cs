@@ -1,6 +1,7 @@
 using Seg.Contracts.Messages;
 using Seg.Storage.Blobs;
 using Seg.Worker.Rendering;
+using Seg.Pipeline;
 
 namespace Seg.Worker.Tests.Infrastructure;
 
@@ -11,10 +12,10 @@ public sealed class CountingRenderer(ITaskRenderer inner) : ITaskRenderer
 
     public int Count => Volatile.Read(ref _count);
 
-    public Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    public Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _count);
-        return inner.RenderAsync(task, cancellationToken);
+        return inner.RenderAsync(task, request, cancellationToken);
     }
 }
 

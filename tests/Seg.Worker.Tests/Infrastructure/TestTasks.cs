@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Seg.Contracts.Messages;
 using Seg.Storage.Entities;
+using Seg.Parameters;
 
 namespace Seg.Worker.Tests.Infrastructure;
 
