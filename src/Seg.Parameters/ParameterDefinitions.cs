@@ -32,6 +32,9 @@ public static partial class ParameterDefinitions
     /// <summary>The SEG layer groups, in the UNet's order; the default selection is the official pipeline's, <c>mid</c>.</summary>
     public static IReadOnlyList<string> LayerGroups { get; } = ["down", "mid", "up"];
 
+    /// <summary>The SEG layer selection of every group.</summary>
+    public const string AllLayers = "all";
+
     /// <summary>The SEG window's field in a sweep and in errors, and the rule that its start and stop keep together.</summary>
     public const string SegWindowRule = "must be [start, stop] with 0 <= start < stop <= 1";
 
@@ -138,8 +141,8 @@ public static partial class ParameterDefinitions
     /// <summary>SEG layers: groups (<c>down</c>, <c>mid</c>, <c>up</c>) or attn1 indices (<c>d4</c>, <c>m0</c>, <c>u12</c>), comma-separated.</summary>
     public static ParameterDefinition<string> SegLayers { get; } = new(
         ParameterNames.SegLayers, nameof(RenderParameters.SegLayers),
-        "Blurred attn1 layers: groups down, mid, up, or indices such as d0,m0,u3, comma-separated.",
-        LayerGroups[1], ValueForms.Text, "must name layer groups (down, mid, up) or attn1 indices (d<i>, m<i>, u<i>), comma-separated",
+        "Blurred attn1 layers: groups down, mid, up or all, or indices such as d0,m0,u3, comma-separated.",
+        LayerGroups[1], ValueForms.Text, "must name layer groups (down, mid, up, all) or attn1 indices (d<i>, m<i>, u<i>), comma-separated",
         CheckLayers, p => p.SegLayers, (p, v) => p with { SegLayers = v }, new(ParameterNames.SegLayers, 6),
         new("SEG layers", ShownWhen: SegOn));
 
@@ -237,10 +240,12 @@ public static partial class ParameterDefinitions
         {
             return "must name at least one layer group or index, such as mid or d0,m0";
         }
-        var unknown = parts.FirstOrDefault(part => !LayerGroups.Contains(part) && !LayerIndex().IsMatch(part));
-        return unknown is null ? null : $"unknown group '{unknown}'; use down, mid, up or d<i>, m<i>, u<i>";
+        // The pipeline's layer parser reads these case-insensitively, and "all" as every group.
+        var unknown = parts.FirstOrDefault(part =>
+            !LayerGroups.Contains(part.ToLowerInvariant()) && !part.Equals(AllLayers, StringComparison.OrdinalIgnoreCase) && !LayerIndex().IsMatch(part));
+        return unknown is null ? null : $"unknown group '{unknown}'; use down, mid, up, {AllLayers} or d<i>, m<i>, u<i>";
     }
 
-    [GeneratedRegex(@"^[dmu][0-9]{1,4}$")]
+    [GeneratedRegex(@"^[dmu][0-9]{1,4}$", RegexOptions.IgnoreCase)]
     private static partial Regex LayerIndex();
 }

@@ -42,7 +42,9 @@ public sealed class SegBlurSigmaJsonConverter : JsonConverter<double>
 
     /// <inheritdoc />
     public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        TryRead(ref reader, out var sigma) ? sigma : throw new JsonException($"{ParameterNames.SegBlurSigma} {FormRule}");
+        TryRead(ref reader, out var sigma)
+            ? sigma
+            : throw new JsonException($"{ParameterNames.SegBlurSigma} {FormRule} (got {(reader.TokenType == JsonTokenType.String ? $"\"{reader.GetString()}\"" : reader.TokenType.ToString())})");
 
     /// <inheritdoc />
     public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options) => WriteValue(writer, value);

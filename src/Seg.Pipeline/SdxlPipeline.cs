@@ -200,9 +200,16 @@ public sealed class SdxlPipeline : IDisposable
         return results;
     }
 
-    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet) =>
-        RenderProvenance.ForRequest(request with { SegLayers = segUNet?.Layers ?? request.SegLayers }, sigma, Model.Name,
-            OnnxSessionFactory.OnnxRuntimeVersion, ExecutionProvider, SoftwareVersion) with { SegPatchVersion = segUNet?.PatchVersion };
+    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet)
+    {
+        // What ran: the patched layers in canonical form, and the separate VAE the pipeline decoded with.
+        var ran = request with
+        {
+            Parameters = request.Parameters with { SegLayers = segUNet?.Layers ?? request.SegLayers, Vae = request.Parameters.Vae ?? _options.VaeFolder },
+        };
+        var provenance = RenderProvenance.ForRequest(ran, sigma, Model.Name, OnnxSessionFactory.OnnxRuntimeVersion, ExecutionProvider, SoftwareVersion);
+        return provenance with { SegPatchVersion = segUNet?.PatchVersion };
+    }
 
     private static float[] TimeIds(RenderRequest request)
     {

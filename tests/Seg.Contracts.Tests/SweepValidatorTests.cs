@@ -61,8 +61,8 @@ public class SweepValidatorTests
     [InlineData("scheduler", "[euler, heun]", "scheduler[1]", "must be one of euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras (got 'heun')")]
     [InlineData("guidance_scale", "[-0.5]", "guidance_scale[0]", "must be >= 0 (got -0.5)")]
     [InlineData("guidance_rescale", "1.5", "guidance_rescale", "must be between 0 and 1 (got 1.5)")]
-    [InlineData("seg_layers", "[x]", "seg_layers[0]", "unknown group 'x'; use down, mid, up or d<i>, m<i>, u<i>")]
-    [InlineData("seg_layers", "[mid, 'd0,q1']", "seg_layers[1]", "unknown group 'q1'; use down, mid, up or d<i>, m<i>, u<i>")]
+    [InlineData("seg_layers", "[x]", "seg_layers[0]", "unknown group 'x'; use down, mid, up, all or d<i>, m<i>, u<i>")]
+    [InlineData("seg_layers", "[mid, 'd0,q1']", "seg_layers[1]", "unknown group 'q1'; use down, mid, up, all or d<i>, m<i>, u<i>")]
     [InlineData("seg_layers", "[',']", "seg_layers[0]", "must name at least one layer group or index, such as mid or d0,m0")]
     [InlineData("seg_blur_sigma", "[1, -1]", "seg_blur_sigma[1]", "must be > 0 or \"inf\" (got -1)")]
     [InlineData("seg_blur_sigma", "[0]", "seg_blur_sigma[0]", "must be > 0 or \"inf\" (got 0)")]
@@ -81,6 +81,7 @@ public class SweepValidatorTests
     [InlineData("[down, mid, up]")]
     [InlineData("['d0,m0', 'u35', ' d4 , m9 ']")]
     [InlineData("'mid,u0'")]
+    [InlineData("[all, 'MID,D0']")]
     public void Layer_groups_and_indices_are_accepted(string layers)
     {
         Assert.Empty(ValidateWith("seg_layers", layers));
@@ -167,7 +168,7 @@ public class SweepValidatorTests
                 new ParameterError("steps", "must be between 1 and 1000 (got 0)"),
                 new ParameterError("scheduler", "must be one of euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras (got 'heun')"),
                 new ParameterError("seg_blur_sigma", "must be > 0 or \"inf\" (got 0)"),
-                new ParameterError("seg_layers", "unknown group 'q'; use down, mid, up or d<i>, m<i>, u<i>"),
+                new ParameterError("seg_layers", "unknown group 'q'; use down, mid, up, all or d<i>, m<i>, u<i>"),
                 new ParameterError("seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [1, 1])"),
             ],
             broken.Validate());

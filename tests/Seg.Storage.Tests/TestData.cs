@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 using Seg.Storage.Tasks;
-using Seg.Parameters;
 
 namespace Seg.Storage.Tests;
 

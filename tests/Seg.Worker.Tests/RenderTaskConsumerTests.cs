@@ -7,6 +7,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
 using Seg.Storage.Blobs;
@@ -14,7 +15,6 @@ using Seg.Storage.Entities;
 using Seg.Worker.Rendering;
 using Seg.Worker.Tasks;
 using Seg.Worker.Tests.Infrastructure;
-using Seg.Parameters;
 
 namespace Seg.Worker.Tests;
 

@@ -21,8 +21,8 @@ namespace Seg.Worker.Rendering;
 /// <param name="options">Worker options.</param>
 public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> options) : ITaskRenderer
 {
-    /// <summary>Width and height of every fake image.</summary>
-    public const int Size = 64;
+    /// <summary>Width and height of every fake image: the smallest size a render may have.</summary>
+    public const int Size = ParameterDefinitions.MinSide;
 
     /// <summary>What fake renders write as execution provider, patch version and ONNX Runtime version.</summary>
     public const string Marker = "fake";

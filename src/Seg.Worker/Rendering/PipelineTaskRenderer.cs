@@ -42,16 +42,18 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
         {
             [Stages.WaitForSlot] = lease.Waited.TotalSeconds,
             [Stages.LoadModel] = loadSeconds,
-            [Stages.EncodePrompt] = timings.TextEncodingMs / 1000,
-            [Stages.Denoise] = timings.DenoisingMs / 1000,
-            [Stages.UNet] = timings.UNetMs / 1000,
-            [Stages.Decode] = timings.VaeMs / 1000,
+            [Stages.EncodePrompt] = Seconds(timings.TextEncodingMs),
+            [Stages.Denoise] = Seconds(timings.DenoisingMs),
+            [Stages.UNet] = Seconds(timings.UNetMs),
+            [Stages.Decode] = Seconds(timings.VaeMs),
             [Stages.Device] = deviceSeconds,
             [Stages.EncodePng] = encode.Elapsed.TotalSeconds,
         };
         return new TaskRenderResult(png, image.Width, image.Height, pipeline.Device, pipeline.ExecutionProvider,
             image.Provenance.OnnxRuntimeVersion, image.Provenance.SegPatchVersion ?? "none", hashes, stages, deviceSeconds, image.Warnings);
     }
+
+    private static double Seconds(double milliseconds) => TimeSpan.FromMilliseconds(milliseconds).TotalSeconds;
 
     private static (RenderedImage Image, SdxlPipeline Pipeline, double LoadSeconds, double DeviceSeconds) Render(
         DeviceSlot slot, string modelName, string modelFolder, string? vaeFolder, RenderRequest request, CancellationToken cancellationToken)

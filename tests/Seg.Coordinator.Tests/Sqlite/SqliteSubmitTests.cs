@@ -3,8 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
 using Seg.Coordinator.Sweeps;
-using Seg.Storage.Entities;
 using Seg.Parameters;
+using Seg.Storage.Entities;
 
 namespace Seg.Coordinator.Tests.Sqlite;
 

@@ -1,7 +1,7 @@
 using Seg.Contracts.Messages;
+using Seg.Pipeline;
 using Seg.Storage.Blobs;
 using Seg.Worker.Rendering;
-using Seg.Pipeline;
 
 namespace Seg.Worker.Tests.Infrastructure;
 

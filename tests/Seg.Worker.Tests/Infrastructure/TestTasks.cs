@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Seg.Contracts.Messages;
-using Seg.Storage.Entities;
 using Seg.Parameters;
+using Seg.Storage.Entities;
 
 namespace Seg.Worker.Tests.Infrastructure;
 
