@@ -79,6 +79,8 @@ public sealed class ParameterDefinition<T> : ParameterDefinition
     private readonly ValueForm<T> _form;
     private readonly Func<T, string?> _check;
 
+    // keeps: whether a value keeps the rule; a broken rule reads "rule (got value)". explain: for a rule whose
+    // message depends on the value, the message, or null when the value keeps it.
     internal ParameterDefinition(
         string name,
         string propertyName,
@@ -86,16 +88,17 @@ public sealed class ParameterDefinition<T> : ParameterDefinition
         T defaultValue,
         ValueForm<T> form,
         string rule,
-        Func<T, string?> check,
+        Func<T, bool> keeps,
         Func<RenderParameters, T> read,
         Func<RenderParameters, T, RenderParameters> with,
         ParameterSweep sweep,
-        ParameterLabel? label)
+        ParameterLabel? label,
+        Func<T, string?>? explain = null)
         : base(name, propertyName, description, rule, sweep, label)
     {
         Default = defaultValue;
         _form = form;
-        _check = check;
+        _check = explain ?? (value => keeps(value) ? null : $"{rule} (got {Show(value)})");
         _read = read;
         _with = with;
     }
@@ -107,7 +110,7 @@ public sealed class ParameterDefinition<T> : ParameterDefinition
     public override Type ValueType => typeof(T);
 
     /// <inheritdoc />
-    public override bool IsOptional => default(T) is null && _form.AllowsNull;
+    public override bool IsOptional => _form.AllowsNull;
 
     /// <inheritdoc />
     public override object? DefaultValue => Default;
@@ -161,6 +164,9 @@ public sealed class ParameterDefinition<T> : ParameterDefinition
 
     /// <inheritdoc />
     public override string? CheckValue(object? value) => Check(Unbox(value));
+
+    /// <summary>A value in an error: text quoted, anything else as people write it.</summary>
+    private string Show(T value) => value is string text ? $"'{text}'" : _form.Format(value);
 
     private T Unbox(object? value) => value switch
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Seg.Parameters;
@@ -47,29 +46,29 @@ public static partial class ParameterDefinitions
         ParameterNames.Model, nameof(RenderParameters.Model),
         "The model: a folder in the Optimum/diffusers ONNX layout, or a model name that the workers resolve.",
         "", ValueForms.Text, "is required: a model folder or a model name that the workers know",
-        model => string.IsNullOrWhiteSpace(model) ? "is required: a model folder or a model name that the workers know" : null,
-        p => p.Model, (p, v) => p with { Model = v }, new(ParameterNames.Model, null), new("Model"));
+        model => !string.IsNullOrWhiteSpace(model), p => p.Model, (p, v) => p with { Model = v }, new(ParameterNames.Model, null), new("Model"),
+        model => string.IsNullOrWhiteSpace(model) ? Model!.Rule : null);
 
     /// <summary>A separate (fp32) VAE folder; null decodes with the model's own VAE.</summary>
     public static ParameterDefinition<string?> Vae { get; } = new(
         ParameterNames.Vae, nameof(RenderParameters.Vae),
         "A separate (fp32) VAE decoder folder; fp16 SDXL VAEs overflow. Default: the model's own.",
         null, ValueForms.OptionalText, "must not be empty; leave it out to decode with the model's own VAE",
-        vae => vae is not null && string.IsNullOrWhiteSpace(vae) ? "must not be empty; leave it out to decode with the model's own VAE" : null,
-        p => p.Vae, (p, v) => p with { Vae = v }, new(ParameterNames.Vae, null), new("VAE", ShownWhen: p => p.Vae is not null));
+        vae => vae is null || !string.IsNullOrWhiteSpace(vae), p => p.Vae, (p, v) => p with { Vae = v }, new(ParameterNames.Vae, null),
+        new("VAE", ShownWhen: p => p.Vae is not null), vae => vae is not null && string.IsNullOrWhiteSpace(vae) ? Vae!.Rule : null);
 
     /// <summary>The prompt; empty is allowed (unconditional SEG).</summary>
     public static ParameterDefinition<string> Prompt { get; } = new(
         ParameterNames.Prompt, nameof(RenderParameters.Prompt),
         "The prompt; empty renders unconditional SEG.",
-        "", ValueForms.Text, "may be any text", _ => null,
+        "", ValueForms.Text, "may be any text", _ => true,
         p => p.Prompt, (p, v) => p with { Prompt = v }, new(ParameterNames.Prompts, 0), null);
 
     /// <summary>The negative prompt; empty means zero embeddings with CFG (SDXL's rule).</summary>
     public static ParameterDefinition<string> NegativePrompt { get; } = new(
         ParameterNames.NegativePrompt, nameof(RenderParameters.NegativePrompt),
         "The negative prompt; empty gives zero embeddings with CFG.",
-        "", ValueForms.Text, "may be any text", _ => null,
+        "", ValueForms.Text, "may be any text", _ => true,
         p => p.NegativePrompt, (p, v) => p with { NegativePrompt = v }, new(ParameterNames.NegativePrompt, null), new("Negative prompt"));
 
     /// <summary>The seed of the initial noise (torch's CPU generator).</summary>
@@ -77,7 +76,7 @@ public static partial class ParameterDefinitions
         ParameterNames.Seed, nameof(RenderParameters.Seed),
         "The noise seed (torch CPU generator).",
         0, ValueForms.Int64, SeedRule,
-        seed => seed >= 0 ? null : $"{SeedRule} (got {seed.ToString(CultureInfo.InvariantCulture)})",
+        seed => seed >= 0,
         p => p.Seed, (p, v) => p with { Seed = v }, new(ParameterNames.Seeds, 1), new("Seed"));
 
     /// <summary>The rule of a seed (also what a seed that is no whole number breaks).</summary>
@@ -96,7 +95,7 @@ public static partial class ParameterDefinitions
         ParameterNames.Steps, nameof(RenderParameters.Steps),
         "Denoising steps.",
         30, ValueForms.Integer, $"must be between 1 and {MaxSteps}",
-        steps => steps is >= 1 and <= MaxSteps ? null : $"must be between 1 and {MaxSteps} (got {steps})",
+        steps => steps is >= 1 and <= MaxSteps,
         p => p.Steps, (p, v) => p with { Steps = v }, new(ParameterNames.Steps, 3), new("Steps"));
 
     /// <summary>The scheduler (<see cref="SchedulerNames.All"/>).</summary>
@@ -104,7 +103,7 @@ public static partial class ParameterDefinitions
         ParameterNames.Scheduler, nameof(RenderParameters.Scheduler),
         $"The scheduler: {string.Join(", ", SchedulerNames.All)}.",
         SchedulerNames.Euler, ValueForms.Text, $"must be one of {string.Join(", ", SchedulerNames.All)}",
-        name => SchedulerNames.All.Contains(name) ? null : $"must be one of {string.Join(", ", SchedulerNames.All)} (got '{name}')",
+        SchedulerNames.All.Contains,
         p => p.Scheduler, (p, v) => p with { Scheduler = v }, new(ParameterNames.Scheduler, 4), new("Sampler"));
 
     /// <summary>Classifier-free guidance scale; 1 or less turns CFG off.</summary>
@@ -134,7 +133,7 @@ public static partial class ParameterDefinitions
         ParameterNames.SegBlurSigma, nameof(RenderParameters.SegBlurSigma),
         $"SEG blur sigma: a number > 0, or {Parameters.SegBlurSigma.InfinityText} for the infinite blur (the mean query).",
         double.PositiveInfinity, ValueForms.Sigma, $"must be > 0 or \"{Parameters.SegBlurSigma.InfinityText}\"",
-        sigma => sigma > 0 ? null : $"must be > 0 or \"{Parameters.SegBlurSigma.InfinityText}\" (got {Parameters.SegBlurSigma.Format(sigma)})",
+        sigma => sigma > 0,
         p => p.SegBlurSigma, (p, v) => p with { SegBlurSigma = v }, new(ParameterNames.SegBlurSigma, 7),
         new("SEG blur sigma", ShownWhen: SegOn));
 
@@ -143,8 +142,8 @@ public static partial class ParameterDefinitions
         ParameterNames.SegLayers, nameof(RenderParameters.SegLayers),
         "Blurred attn1 layers: groups down, mid, up or all, or indices such as d0,m0,u3, comma-separated.",
         LayerGroups[1], ValueForms.Text, "must name layer groups (down, mid, up, all) or attn1 indices (d<i>, m<i>, u<i>), comma-separated",
-        CheckLayers, p => p.SegLayers, (p, v) => p with { SegLayers = v }, new(ParameterNames.SegLayers, 6),
-        new("SEG layers", ShownWhen: SegOn));
+        layers => CheckLayers(layers) is null, p => p.SegLayers, (p, v) => p with { SegLayers = v }, new(ParameterNames.SegLayers, 6),
+        new("SEG layers", ShownWhen: SegOn), CheckLayers);
 
     /// <summary>Fraction of the steps at which SEG starts (inclusive).</summary>
     public static ParameterDefinition<double> SegWindowStart { get; } = Fraction(
@@ -218,19 +217,19 @@ public static partial class ParameterDefinitions
         Func<RenderParameters, int, RenderParameters> with) => new(
         name, property, $"{what}, a multiple of {SideMultiple} between {MinSide} and {MaxSide}.",
         DefaultSide, ValueForms.Integer, SideRule,
-        side => side % SideMultiple == 0 && side is >= MinSide and <= MaxSide ? null : $"{SideRule} (got {side})",
+        side => side % SideMultiple == 0 && side is >= MinSide and <= MaxSide,
         read, with, new(ParameterNames.Size, 2), new("Size", "x"));
 
     private static ParameterDefinition<double> NonNegative(string name, string property, string description, double defaultValue,
         Func<RenderParameters, double> read, Func<RenderParameters, double, RenderParameters> with, int order, ParameterLabel label) => new(
         name, property, description, defaultValue, ValueForms.Number, "must be >= 0",
-        value => double.IsFinite(value) && value >= 0 ? null : $"must be >= 0 (got {ValueForms.Number.Format(value)})",
+        value => double.IsFinite(value) && value >= 0,
         read, with, new(name, order), label);
 
     private static ParameterDefinition<double> Fraction(string name, string property, string description, double defaultValue,
         Func<RenderParameters, double> read, Func<RenderParameters, double, RenderParameters> with, string sweepField, ParameterLabel label) => new(
         name, property, description, defaultValue, ValueForms.Number, "must be between 0 and 1",
-        value => value is >= 0 and <= 1 ? null : $"must be between 0 and 1 (got {ValueForms.Number.Format(value)})",
+        value => value is >= 0 and <= 1,
         read, with, new(sweepField, null), label);
 
     private static string? CheckLayers(string layers)

@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
-using Npgsql;
 using Seg.Parameters;
 
 namespace Seg.Storage.Tests;
@@ -55,25 +54,7 @@ public sealed class ParameterColumnsMigrationTests(EmptyPostgresDatabaseFixture 
             64, 64, 10, now());
         """);
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql) => PostgresQueries.ExecuteAsync(_database.ConnectionString, sql);
 
-    private async Task<List<string>> QueryStringsAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-        return values;
-    }
+    private Task<List<string>> QueryStringsAsync(string sql) => PostgresQueries.StringsAsync(_database.ConnectionString, sql);
 }
