@@ -103,7 +103,7 @@ public sealed record RenderRequest
         {
             errors.Add(new ParameterError(ParameterNames.SegBlurSigma, "must have at least one value"));
         }
-        else if (!ReferenceEquals(_checked, Parameters) || _segBlurSigmas is not null)
+        else if (!ReferenceEquals(_checked, Parameters) || SegBlurSigmas.Any(sigma => !sigma.Equals(Parameters.SegBlurSigma)))
         {
             // The model and the VAE are the pipeline's own: they are not the request's to break.
             errors.AddRange(SegBlurSigmas.SelectMany(sigma => ForSigma(sigma).Validate())
