@@ -1,66 +1,68 @@
-using System.Globalization;
+using Seg.Parameters;
 
 namespace Seg.Pipeline;
 
 /// <summary>
 /// Everything that decides one image (or one image per SEG sigma): the pipeline renders the same bytes for
-/// the same request on every machine.
+/// the same request on every machine. The image's values are a <see cref="RenderParameters"/>, whose defaults,
+/// limits and rules are <see cref="ParameterDefinitions"/>'; the properties below read and set them. Its model and
+/// VAE are the pipeline's own (the folder it was loaded from, <see cref="PipelineOptions.VaeFolder"/>).
 /// </summary>
 public sealed record RenderRequest
 {
-    /// <summary>Smallest accepted width or height in pixels.</summary>
-    public const int MinSize = 64;
+    private IReadOnlyList<double>? _segBlurSigmas;
 
-    /// <summary>Largest accepted width or height in pixels.</summary>
-    public const int MaxSize = 4096;
+    /// <summary>The parameters <see cref="For"/> checked; the pipeline does not check them again.</summary>
+    private RenderParameters? _checked;
 
-    /// <summary>Largest accepted number of steps.</summary>
-    public const int MaxSteps = 1000;
+    /// <summary>The image's parameters; <see cref="ParameterDefinitions.Defaults"/> unless set.</summary>
+    public RenderParameters Parameters { get; init; } = ParameterDefinitions.Defaults;
 
     /// <summary>The prompt; empty is allowed (unconditional SEG).</summary>
-    public string Prompt { get; init; } = "";
+    public string Prompt { get => Parameters.Prompt; init => Parameters = Parameters with { Prompt = value }; }
 
     /// <summary>The negative prompt; empty means zero embeddings with CFG (SDXL's rule).</summary>
-    public string NegativePrompt { get; init; } = "";
+    public string NegativePrompt { get => Parameters.NegativePrompt; init => Parameters = Parameters with { NegativePrompt = value }; }
 
     /// <summary>Seed of the CPU torch generator that draws the initial noise.</summary>
-    public ulong Seed { get; init; }
+    public long Seed { get => Parameters.Seed; init => Parameters = Parameters with { Seed = value }; }
 
     /// <summary>Denoising steps.</summary>
-    public int Steps { get; init; } = 30;
+    public int Steps { get => Parameters.Steps; init => Parameters = Parameters with { Steps = value }; }
 
     /// <summary>Classifier-free guidance scale; 1 or less turns CFG off.</summary>
-    public double GuidanceScale { get; init; } = 5.0;
+    public double GuidanceScale { get => Parameters.GuidanceScale; init => Parameters = Parameters with { GuidanceScale = value }; }
 
     /// <summary>diffusers' guidance_rescale (0 = off), applied to the guided prediction.</summary>
-    public double GuidanceRescale { get; init; }
+    public double GuidanceRescale { get => Parameters.GuidanceRescale; init => Parameters = Parameters with { GuidanceRescale = value }; }
 
-    /// <summary>Image width in pixels, a multiple of 8.</summary>
-    public int Width { get; init; } = 1024;
+    /// <summary>Image width in pixels.</summary>
+    public int Width { get => Parameters.Width; init => Parameters = Parameters with { Width = value }; }
 
-    /// <summary>Image height in pixels, a multiple of 8.</summary>
-    public int Height { get; init; } = 1024;
+    /// <summary>Image height in pixels.</summary>
+    public int Height { get => Parameters.Height; init => Parameters = Parameters with { Height = value }; }
 
-    /// <summary>Scheduler name (see <c>SchedulerFactory.Names</c>).</summary>
-    public string Scheduler { get; init; } = "euler";
+    /// <summary>Scheduler name (<see cref="SchedulerNames"/>).</summary>
+    public string Scheduler { get => Parameters.Scheduler; init => Parameters = Parameters with { Scheduler = value }; }
 
     /// <summary>SEG guidance scale; 0 renders without the blurred branch at all.</summary>
-    public double SegScale { get; init; } = 3.0;
+    public double SegScale { get => Parameters.SegScale; init => Parameters = Parameters with { SegScale = value }; }
 
     /// <summary>
-    /// SEG blur sigma of the query Gaussian; <see cref="double.PositiveInfinity"/> (or anything above 9999)
-    /// is the infinite blur, the mean query. Several values render one image each in shared UNet calls.
+    /// SEG blur sigmas of the query Gaussian, one image each in shared UNet calls; <see cref="double.PositiveInfinity"/>
+    /// (see <see cref="SegBlurSigma"/>) is the infinite blur, the mean query. Unless set, the one sigma of
+    /// <see cref="Parameters"/>.
     /// </summary>
-    public IReadOnlyList<double> SegBlurSigmas { get; init; } = [double.PositiveInfinity];
+    public IReadOnlyList<double> SegBlurSigmas { get => _segBlurSigmas ?? [Parameters.SegBlurSigma]; init => _segBlurSigmas = value; }
 
     /// <summary>Layers whose attn1 queries are blurred: <c>mid</c>, <c>down</c>, <c>up</c> or indices such as <c>d0,m0</c>.</summary>
-    public string SegLayers { get; init; } = "mid";
+    public string SegLayers { get => Parameters.SegLayers; init => Parameters = Parameters with { SegLayers = value }; }
 
     /// <summary>Fraction of the steps at which SEG starts (inclusive).</summary>
-    public double SegWindowStart { get; init; }
+    public double SegWindowStart { get => Parameters.SegWindowStart; init => Parameters = Parameters with { SegWindowStart = value }; }
 
     /// <summary>Fraction of the steps at which SEG stops (exclusive; 1 = to the last step).</summary>
-    public double SegWindowStop { get; init; } = 1.0;
+    public double SegWindowStop { get => Parameters.SegWindowStop; init => Parameters = Parameters with { SegWindowStop = value }; }
 
     /// <summary>SDXL micro-conditioning: original size (defaults to the target size).</summary>
     public (int Width, int Height)? OriginalSize { get; init; }
@@ -75,53 +77,46 @@ public sealed record RenderRequest
     public bool UsesCfg => GuidanceScale > 1.0;
 
     /// <summary>
-    /// Checks every field; throws for the first broken rule with the field's name and the rule.
+    /// The request for one image of <paramref name="parameters"/> (a task's), checked once here against every
+    /// parameter's rule, so that the pipeline does not check it again.
     /// </summary>
-    /// <param name="knownSchedulers">Accepted scheduler names.</param>
-    /// <exception cref="RenderRequestException">A field breaks a rule.</exception>
-    public void Validate(IReadOnlyCollection<string> knownSchedulers)
+    /// <exception cref="RenderRequestException">A parameter breaks its rule; the exception lists every broken rule.</exception>
+    public static RenderRequest For(RenderParameters parameters)
     {
-        CheckSize("width", Width);
-        CheckSize("height", Height);
-        if (Steps <= 0 || Steps > MaxSteps)
-        {
-            throw new RenderRequestException("steps", $"must be between 1 and {MaxSteps} (got {Steps})");
-        }
-        CheckNonNegative("guidance_scale", GuidanceScale);
-        if (!(GuidanceRescale >= 0 && GuidanceRescale <= 1))
-        {
-            throw new RenderRequestException("guidance_rescale", $"must be between 0 and 1 (got {Format(GuidanceRescale)})");
-        }
-        CheckNonNegative("seg_scale", SegScale);
-        if (!knownSchedulers.Contains(Scheduler))
-        {
-            throw new RenderRequestException("scheduler",
-                $"must be one of {string.Join(", ", knownSchedulers)} (got '{Scheduler}')");
-        }
+        ArgumentNullException.ThrowIfNull(parameters);
+        var errors = parameters.Validate();
+        return errors.Count == 0 ? new RenderRequest { Parameters = parameters, _checked = parameters } : throw new RenderRequestException(errors);
+    }
+
+    /// <summary>The parameters of the image at one of the request's sigmas.</summary>
+    public RenderParameters ForSigma(double sigma) => Parameters with { SegBlurSigma = sigma };
+
+    /// <summary>
+    /// Checks every parameter against its rule (<see cref="RenderParameters.Validate"/>) at each sigma, unless
+    /// <see cref="For"/> checked these very parameters, and the micro-conditioning.
+    /// </summary>
+    /// <exception cref="RenderRequestException">A field breaks a rule; the exception lists every broken rule.</exception>
+    public void Validate()
+    {
+        var errors = new List<ParameterError>();
         if (SegBlurSigmas.Count == 0)
         {
-            throw new RenderRequestException("seg_blur_sigma", "must have at least one value");
+            errors.Add(new ParameterError(ParameterNames.SegBlurSigma, "must have at least one value"));
         }
-        for (var i = 0; i < SegBlurSigmas.Count; i++)
+        else if (!ReferenceEquals(_checked, Parameters) || SegBlurSigmas.Any(sigma => !sigma.Equals(Parameters.SegBlurSigma)))
         {
-            var sigma = SegBlurSigmas[i];
-            if (double.IsNaN(sigma) || sigma <= 0)
-            {
-                throw new RenderRequestException($"seg_blur_sigma[{i}]", $"must be > 0 or inf (got {Format(sigma)})");
-            }
-        }
-        if (!(SegWindowStart >= 0 && SegWindowStart < SegWindowStop && SegWindowStop <= 1))
-        {
-            throw new RenderRequestException("seg_window",
-                $"must satisfy 0 <= start < stop <= 1 (got {Format(SegWindowStart)},{Format(SegWindowStop)})");
-        }
-        if (string.IsNullOrWhiteSpace(SegLayers))
-        {
-            throw new RenderRequestException("seg_layers", "must name at least one layer group or index");
+            // The model and the VAE are the pipeline's own: they are not the request's to break.
+            errors.AddRange(SegBlurSigmas.SelectMany(sigma => ForSigma(sigma).Validate())
+                .Where(error => error.Field is not (ParameterNames.Model or ParameterNames.Vae))
+                .Distinct());
         }
         if (OriginalSize is { } original && (original.Width <= 0 || original.Height <= 0))
         {
-            throw new RenderRequestException("original_size", $"must be positive (got {original.Width}x{original.Height})");
+            errors.Add(new ParameterError("original_size", $"must be positive (got {original.Width}x{original.Height})"));
+        }
+        if (errors.Count > 0)
+        {
+            throw new RenderRequestException(errors);
         }
     }
 
@@ -135,46 +130,4 @@ public sealed record RenderRequest
         var fraction = (double)stepIndex / Steps;
         return fraction >= SegWindowStart && fraction < SegWindowStop;
     }
-
-    /// <summary>Formats a sigma as users write it: a number or <c>inf</c>.</summary>
-    public static string FormatSigma(double sigma) =>
-        double.IsPositiveInfinity(sigma) || sigma > 9999 ? "inf" : Format(sigma);
-
-    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static void CheckSize(string field, int value)
-    {
-        if (value % 8 != 0 || value < MinSize || value > MaxSize)
-        {
-            throw new RenderRequestException(field, $"must be a multiple of 8 between {MinSize} and {MaxSize} (got {value})");
-        }
-    }
-
-    private static void CheckNonNegative(string field, double value)
-    {
-        if (double.IsNaN(value) || value < 0 || double.IsInfinity(value))
-        {
-            throw new RenderRequestException(field, $"must be a finite number >= 0 (got {Format(value)})");
-        }
-    }
-}
-
-/// <summary>A render request field that breaks a rule; <see cref="Field"/> names it.</summary>
-public sealed class RenderRequestException : ArgumentException
-{
-    /// <summary>Creates the exception; the message reads "<paramref name="field"/> <paramref name="rule"/>".</summary>
-    public RenderRequestException(string field, string rule) : base($"{field} {rule}", field)
-    {
-        Field = field;
-        Rule = rule;
-    }
-
-    /// <summary>The field, in the sweep's snake_case naming.</summary>
-    public string Field { get; }
-
-    /// <summary>The rule that was broken.</summary>
-    public string Rule { get; }
-
-    /// <summary>The message without ArgumentException's "(Parameter ...)" suffix.</summary>
-    public override string Message => $"{Field} {Rule}";
 }

@@ -84,7 +84,7 @@ public sealed class SdxlPipeline : IDisposable
         CancellationToken cancellationToken = default)
     {
         // 1. Check inputs.
-        request.Validate(SchedulerFactory.Names);
+        request.Validate();
         cancellationToken.ThrowIfCancellationRequested();
         var total = Stopwatch.StartNew();
         var segUNet = request.UsesSeg ? GetSegUNet(request.SegLayers) : null;
@@ -120,7 +120,7 @@ public sealed class SdxlPipeline : IDisposable
         for (var v = 0; v < images; v++)
         {
             schedulers[v] = SchedulerFactory.Create(request.Scheduler, _schedulerConfig, request.Steps);
-            generators[v] = new TorchGenerator(request.Seed);
+            generators[v] = new TorchGenerator(checked((ulong)request.Seed));
             var noise = generators[v].Normal(latentSize);
             initialNoise = noise;
             latents[v] = new float[latentSize];
@@ -200,12 +200,16 @@ public sealed class SdxlPipeline : IDisposable
         return results;
     }
 
-    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet) =>
-        RenderProvenance.ForRequest(request, sigma, Model.Name, OnnxSessionFactory.OnnxRuntimeVersion, ExecutionProvider, SoftwareVersion) with
+    private RenderProvenance Provenance(RenderRequest request, double sigma, SegUNet? segUNet)
+    {
+        // What ran: the patched layers in canonical form, and the separate VAE the pipeline decoded with.
+        var ran = request with
         {
-            SegLayers = segUNet?.Layers ?? request.SegLayers,
-            SegPatchVersion = segUNet?.PatchVersion,
+            Parameters = request.Parameters with { SegLayers = segUNet?.Layers ?? request.SegLayers, Vae = request.Parameters.Vae ?? _options.VaeFolder },
         };
+        var provenance = RenderProvenance.ForRequest(ran, sigma, Model.Name, OnnxSessionFactory.OnnxRuntimeVersion, ExecutionProvider, SoftwareVersion);
+        return provenance with { SegPatchVersion = segUNet?.PatchVersion };
+    }
 
     private static float[] TimeIds(RenderRequest request)
     {

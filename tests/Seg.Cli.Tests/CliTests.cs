@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
 
@@ -17,8 +18,8 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
 
         var png = File.ReadAllBytes(Path.Combine(seg.WorkDir, "cat.png"));
         var provenance = RenderProvenance.FromPng(png)!;
-        Assert.Equal(("a photo of a cat", 5UL, 64, 96, 3.0, "inf", "mid"),
-            (provenance.Prompt, provenance.Seed, provenance.Width, provenance.Height, provenance.SegScale, provenance.SegBlurSigma, provenance.SegLayers));
+        Assert.Equal(("a photo of a cat", 5L, 64, 96, 3.0, "inf", "mid"),
+            (provenance.Parameters.Prompt, provenance.Parameters.Seed, provenance.Parameters.Width, provenance.Parameters.Height, provenance.Parameters.SegScale, SegBlurSigma.Format(provenance.Parameters.SegBlurSigma), provenance.Parameters.SegLayers));
 
         var output = Python($"import numpy as np; n = np.load('noise.npy'); l = np.load('latents.npy'); print(n.dtype, n.shape, l.shape, bool(np.isfinite(l).all()))");
         Assert.Equal("float32 (1, 4, 12, 8) (1, 4, 12, 8) True", output.Trim());
@@ -37,11 +38,13 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
     [Theory]
     [InlineData("width must be a multiple of 8", "--width", "100")]
     [InlineData("steps must be between 1 and 1000", "--steps", "0")]
-    [InlineData("seg_scale must be a finite number >= 0", "--seg-scale", "-1")]
-    [InlineData("guidance_scale must be a finite number >= 0", "--guidance-scale", "-2")]
+    [InlineData("seg_scale must be >= 0 (got -1)", "--seg-scale", "-1")]
+    [InlineData("guidance_scale must be >= 0 (got -2)", "--guidance-scale", "-2")]
     [InlineData("scheduler must be one of", "--scheduler", "heun")]
-    [InlineData("seg_blur_sigma must be > 0 or inf", "--seg-sigma", "0")]
-    [InlineData("seg_window must satisfy", "--seg-window", "0.5,0.2")]
+    [InlineData("seg_blur_sigma must be > 0 or \"inf\" (got 0)", "--seg-sigma", "0")]
+    [InlineData("seg_blur_sigma must be a number or \"inf\" (got 'wide')", "--seg-sigma", "1,wide")]
+    [InlineData("seed must be a whole number between 0 and 9223372036854775807 (2^63-1) (got -3)", "--seed", "-3")]
+    [InlineData("seg_window must be [start, stop] with 0 <= start < stop <= 1 (got [0.5, 0.2])", "--seg-window", "0.5,0.2")]
     [InlineData("device must be", "--device", "tpu")]
     public void Bad_input_names_the_field_and_writes_nothing(string message, string option, string value)
     {
@@ -54,6 +57,29 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
         Assert.DoesNotContain("   at ", stderr); // no stack trace for a user error
         Assert.False(File.Exists(Path.Combine(seg.WorkDir, output)));
         Assert.False(File.Exists(Path.Combine(seg.WorkDir, "bad.npy")));
+    }
+
+    [Fact]
+    public void A_negative_sigma_is_one_line_naming_the_field_and_the_rule()
+    {
+        var (code, stdout, stderr) = seg.Run("render", "--prompt", "x", "--steps", "2", "--seg-sigma", "-1", "--out", "negative.png");
+
+        Assert.Equal(2, code);
+        Assert.Equal("error: seg_blur_sigma must be > 0 or \"inf\" (got -1)", stderr.Trim());
+        Assert.Equal("", stdout);
+        Assert.False(File.Exists(Path.Combine(seg.WorkDir, "negative.png")));
+    }
+
+    [Fact]
+    public void The_render_options_default_to_the_parameters_defaults()
+    {
+        var (code, stdout, _) = seg.Run("render", "--help");
+
+        Assert.Equal(0, code);
+        Assert.Matches(@"--steps\s.*Denoising steps\.\s*\[default: 30\]", stdout);
+        Assert.Matches(@"--seg-sigma\s.*\[default: inf\]", stdout);
+        Assert.Matches(@"--seg-layers\s.*\[default: mid\]", stdout);
+        Assert.Matches(@"--scheduler\s.*euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras\.\s*\[default: euler\]", stdout);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using MassTransit.Serialization;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 

@@ -1,4 +1,5 @@
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 

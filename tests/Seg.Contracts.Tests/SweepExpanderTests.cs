@@ -1,6 +1,7 @@
 using System.Text;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 
@@ -173,5 +174,60 @@ public class SweepExpanderTests
     public void A_blank_vae_resolves_to_none()
     {
         Assert.Null(SweepExpander.TaskAt(SweepId, Grid with { Vae = null }, 0).Parameters.Vae);
+    }
+
+    [Fact]
+    public void The_axes_come_in_expansion_order_and_those_with_several_values_vary()
+    {
+        var axes = SweepAxes.Of(Grid);
+
+        Assert.Equal(["prompts", "seeds", "size", "steps", "scheduler", "guidance_scale", "seg_layers", "seg_blur_sigma", "seg_scale"],
+            axes.Select(axis => axis.Name));
+        Assert.Equal(axes.Select(axis => axis.Order).Order(), axes.Select(axis => axis.Order));
+        Assert.Equal(["prompts", "seeds", "size", "scheduler", "seg_layers", "seg_blur_sigma", "seg_scale"],
+            SweepAxes.Varied(Grid).Select(axis => axis.Name));
+        var size = axes.Single(axis => axis.Name == "size");
+        Assert.Equal([ParameterDefinitions.Width, ParameterDefinitions.Height], size.Parameters);
+        Assert.Equal([ParameterDefinitions.SegBlurSigma], axes.Single(axis => axis.Name == "seg_blur_sigma").Parameters);
+    }
+
+    [Fact]
+    public void Axis_labels_are_values_as_people_write_them_and_place_every_task()
+    {
+        var axes = SweepAxes.Of(Grid);
+        var label = (string name, long index) => axes.Single(axis => axis.Name == name).Label(index);
+
+        Assert.Equal(["1024x1024", "832x1216"], [label("size", 0), label("size", 1)]);
+        Assert.Equal(["1", "inf"], [label("seg_blur_sigma", 0), label("seg_blur_sigma", 1)]);
+        Assert.Equal(["0", "1.5", "3"], [label("seg_scale", 0), label("seg_scale", 1), label("seg_scale", 2)]);
+        Assert.Equal(["100", "102"], [label("seeds", 0), label("seeds", 2)]);
+        Assert.Equal("d0,m0", label("seg_layers", 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => label("seg_scale", 3));
+
+        // A grid cell: each task's place on every axis is the digit of its index.
+        foreach (var task in SweepExpander.Expand(SweepId, Grid))
+        {
+            var rest = task.TaskIndex;
+            foreach (var axis in axes.Reverse())
+            {
+                Assert.Equal(axis.Label(rest % axis.Count), axis.LabelOf(task.Parameters));
+                rest /= axis.Count;
+            }
+        }
+    }
+
+    [Fact]
+    public void The_demo_sweep_varies_sigma_and_scale_for_a_paper_grid()
+    {
+        var demo = new SweepDefinition
+        {
+            Model = "tiny",
+            Prompts = ["a cat"],
+            Seeds = SeedSet.Of([1]),
+            SegBlurSigma = [1, double.PositiveInfinity],
+            SegScale = [0, 3],
+        };
+
+        Assert.Equal(["seg_blur_sigma", "seg_scale"], SweepAxes.Varied(demo).Select(axis => axis.Name));
     }
 }

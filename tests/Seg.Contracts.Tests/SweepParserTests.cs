@@ -1,4 +1,5 @@
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 
@@ -228,7 +229,7 @@ public class SweepParserTests
 
         var error = Assert.Single(SweepParser.ParseJson(json).Errors);
 
-        Assert.Equal(new ValidationError("seeds.count", $"{SweepValidator.SeedRule} (got \"ten\") at line 3, column 34"), error);
+        Assert.Equal(new ValidationError("seeds.count", $"{ParameterDefinitions.SeedRule} (got \"ten\") at line 3, column 34"), error);
     }
 
     [Theory]
@@ -236,8 +237,8 @@ public class SweepParserTests
     [InlineData("seg_blur_sigma: [1, huge]", "seg_blur_sigma[1]", "must be a number or \"inf\" (got \"huge\")")]
     [InlineData("seg_scale: {a: 1}", "seg_scale", "must be a number (got a mapping)")]
     [InlineData("prompts: [[a, b]]", "prompts[0]", "must be text (got a list)")]
-    [InlineData("seeds: [1, -2.5]", "seeds[1]", SweepValidator.SeedRule + " (got -2.5)")]
-    [InlineData("seeds: [18446744073709551615]", "seeds[0]", SweepValidator.SeedRule + " (got 18446744073709551615)")]
+    [InlineData("seeds: [1, -2.5]", "seeds[1]", ParameterDefinitions.SeedRule + " (got -2.5)")]
+    [InlineData("seeds: [18446744073709551615]", "seeds[0]", ParameterDefinitions.SeedRule + " (got 18446744073709551615)")]
     [InlineData("seeds: {start: 1}", "seeds.count", "is required in a seed range {start: 100, count: 1000}")]
     [InlineData("seeds: {start: 1, count: 3, step: 2}", "seeds.step", "is not a known field; a seed range has start and count")]
     [InlineData("seeds: yes", "seeds", "must be a list of seeds [1, 2, 3] or a range {start: 100, count: 1000} (got \"yes\")")]

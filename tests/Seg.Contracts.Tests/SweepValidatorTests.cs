@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Tests;
 
@@ -50,9 +51,9 @@ public class SweepValidatorTests
     [InlineData("seeds", "{start: 0, count: 0}", "seeds.count", "must be > 0 (got 0)")]
     [InlineData("seeds", "{start: 9223372036854775807, count: 2}", "seeds.count",
         "must keep the last seed, start + count - 1, at most 2^63-1 (got start 9223372036854775807, count 2)")]
-    [InlineData("size", "[1000x1001]", "size[0]", "width and height must be multiples of 8 between 64 and 4096 (got 1000x1001)")]
-    [InlineData("size", "[32x32]", "size[0]", "width and height must be multiples of 8 between 64 and 4096 (got 32x32)")]
-    [InlineData("size", "[1024x8192]", "size[0]", "width and height must be multiples of 8 between 64 and 4096 (got 1024x8192)")]
+    [InlineData("size", "[1000x1001]", "size[0]", "height must be a multiple of 8 between 64 and 4096 (got 1001)")]
+    [InlineData("size", "[32x32]", "size[0]", "width must be a multiple of 8 between 64 and 4096 (got 32)")]
+    [InlineData("size", "[1024x8192]", "size[0]", "height must be a multiple of 8 between 64 and 4096 (got 8192)")]
     [InlineData("size", "[1024]", "size[0]", "must be WIDTHxHEIGHT such as 1024x1024 (got '1024')")]
     [InlineData("size", "[512x512, 512x512]", "size[1]", "must differ from size[0] (both are '512x512')")]
     [InlineData("steps", "[0]", "steps[0]", "must be between 1 and 1000 (got 0)")]
@@ -60,8 +61,8 @@ public class SweepValidatorTests
     [InlineData("scheduler", "[euler, heun]", "scheduler[1]", "must be one of euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras (got 'heun')")]
     [InlineData("guidance_scale", "[-0.5]", "guidance_scale[0]", "must be >= 0 (got -0.5)")]
     [InlineData("guidance_rescale", "1.5", "guidance_rescale", "must be between 0 and 1 (got 1.5)")]
-    [InlineData("seg_layers", "[x]", "seg_layers[0]", "unknown group 'x'; use down, mid, up or d<i>, m<i>, u<i>")]
-    [InlineData("seg_layers", "[mid, 'd0,q1']", "seg_layers[1]", "unknown group 'q1'; use down, mid, up or d<i>, m<i>, u<i>")]
+    [InlineData("seg_layers", "[x]", "seg_layers[0]", "unknown group 'x'; use down, mid, up, all or d<i>, m<i>, u<i>")]
+    [InlineData("seg_layers", "[mid, 'd0,q1']", "seg_layers[1]", "unknown group 'q1'; use down, mid, up, all or d<i>, m<i>, u<i>")]
     [InlineData("seg_layers", "[',']", "seg_layers[0]", "must name at least one layer group or index, such as mid or d0,m0")]
     [InlineData("seg_blur_sigma", "[1, -1]", "seg_blur_sigma[1]", "must be > 0 or \"inf\" (got -1)")]
     [InlineData("seg_blur_sigma", "[0]", "seg_blur_sigma[0]", "must be > 0 or \"inf\" (got 0)")]
@@ -80,6 +81,7 @@ public class SweepValidatorTests
     [InlineData("[down, mid, up]")]
     [InlineData("['d0,m0', 'u35', ' d4 , m9 ']")]
     [InlineData("'mid,u0'")]
+    [InlineData("[all, 'MID,D0']")]
     public void Layer_groups_and_indices_are_accepted(string layers)
     {
         Assert.Empty(ValidateWith("seg_layers", layers));
@@ -157,19 +159,19 @@ public class SweepValidatorTests
             SegWindowStart = 1,
         };
 
-        Assert.Empty(SweepValidator.Validate(valid));
+        Assert.Empty(valid.Validate());
         Assert.Equal(
             [
-                new ValidationError("model", "is required: a model folder or a model name that the workers know"),
-                new ValidationError("seed", "must be a whole number between 0 and 9223372036854775807 (2^63-1) (got -1)"),
-                new ValidationError("size", "width and height must be multiples of 8 between 64 and 4096 (got 100x128)"),
-                new ValidationError("steps", "must be between 1 and 1000 (got 0)"),
-                new ValidationError("scheduler", "must be one of euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras (got 'heun')"),
-                new ValidationError("seg_layers", "unknown group 'q'; use down, mid, up or d<i>, m<i>, u<i>"),
-                new ValidationError("seg_blur_sigma", "must be > 0 or \"inf\" (got 0)"),
-                new ValidationError("seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [1, 1])"),
+                new ParameterError("model", "is required: a model folder or a model name that the workers know"),
+                new ParameterError("seed", "must be a whole number between 0 and 9223372036854775807 (2^63-1) (got -1)"),
+                new ParameterError("width", "must be a multiple of 8 between 64 and 4096 (got 100)"),
+                new ParameterError("steps", "must be between 1 and 1000 (got 0)"),
+                new ParameterError("scheduler", "must be one of euler, euler_a, ddim, dpmpp_2m, dpmpp_2m_karras (got 'heun')"),
+                new ParameterError("seg_blur_sigma", "must be > 0 or \"inf\" (got 0)"),
+                new ParameterError("seg_layers", "unknown group 'q'; use down, mid, up, all or d<i>, m<i>, u<i>"),
+                new ParameterError("seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [1, 1])"),
             ],
-            SweepValidator.Validate(broken));
+            broken.Validate());
     }
 
     [Fact]
@@ -186,7 +188,7 @@ public class SweepValidatorTests
         Assert.All(SweepExpander.Expand(Guid.NewGuid(), definition), task =>
         {
             Assert.Equal((128, 128, 8), (task.Parameters.Width, task.Parameters.Height, task.Parameters.Steps));
-            Assert.Empty(SweepValidator.Validate(task.Parameters));
+            Assert.Empty(task.Parameters.Validate());
         });
     }
 }

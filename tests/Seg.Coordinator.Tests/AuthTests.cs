@@ -259,7 +259,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
     {
         var sweep = await app.SubmitAsync(Sweep);
         var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().FirstAsync(t => t.SweepId == sweep));
-        var parameters = JsonSerializer.Deserialize<Seg.Contracts.Messages.RenderParameters>(task.ParametersJson)!;
+        var parameters = JsonSerializer.Deserialize<Seg.Parameters.RenderParameters>(task.ParametersJson)!;
         await using var scope = app.Services.CreateAsyncScope();
         var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(task.Id, Png, CancellationToken.None);
         await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
@@ -267,14 +267,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
             TaskId = task.Id,
             SweepId = sweep,
             ParametersJson = task.ParametersJson,
-            Prompt = parameters.Prompt,
-            Seed = parameters.Seed,
-            Width = parameters.Width,
-            Height = parameters.Height,
-            Steps = parameters.Steps,
-            Scheduler = parameters.Scheduler,
-            SegBlurSigma = parameters.SegBlurSigma,
-            ModelName = "m",
+            Parameters = parameters,
             ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
             BlobName = stored.BlobName,
             BlobUri = stored.Uri.ToString(),

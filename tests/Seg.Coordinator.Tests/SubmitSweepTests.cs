@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 
 namespace Seg.Coordinator.Tests;

@@ -32,7 +32,7 @@ public class FarmTests
         Assert.Equal(12, (await farm.BlobNamesAsync()).Count);
         Assert.Equal(12L, (await farm.QueryAsync<long>("select count(*) from images")).Single());
         // Every provenance field is filled.
-        foreach (var column in new[] { "prompt", "scheduler", "seg_layers", "model_name", "model_file_hashes_json", "software_version", "worker_id",
+        foreach (var column in new[] { "prompt", "scheduler", "seg_layers", "model", "model_file_hashes_json", "software_version", "worker_id",
                      "worker_host", "device", "onnx_runtime_version", "execution_provider", "timings_json", "image_sha256", "blob_uri", "parameters_json" })
         {
             Assert.Equal(0L, (await farm.QueryAsync<long>($"select count(*) from images where coalesce({column}::text, '') in ('', '{{}}')")).Single());

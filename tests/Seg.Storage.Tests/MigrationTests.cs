@@ -56,18 +56,5 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
         await db.Database.MigrateAsync();
     }
 
-    private async Task<List<string>> QueryStringsAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(_database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
+    private Task<List<string>> QueryStringsAsync(string sql) => PostgresQueries.StringsAsync(_database.ConnectionString, sql);
 }

@@ -33,7 +33,7 @@ public abstract class ProvenanceWriterTests(ITestDatabase database)
         await using var check = database.CreateContext();
         var row = Assert.Single(await check.Images.Where(i => i.TaskId == taskId).ToListAsync());
         Assert.Equal("worker-a", row.WorkerId);
-        Assert.Equal(double.PositiveInfinity, row.SegBlurSigma);
+        Assert.Equal(double.PositiveInfinity, row.Parameters.SegBlurSigma);
         Assert.Equal("CPUExecutionProvider", row.ExecutionProvider);
         using var timings = JsonDocument.Parse(row.TimingsJson);
         Assert.Equal(2.5, timings.RootElement.GetProperty("unet").GetDouble());
@@ -74,18 +74,18 @@ public abstract class ProvenanceWriterTests(ITestDatabase database)
         var infinite = await check.Database.SqlQueryRaw<Guid>(sql).ToListAsync();
         Assert.Contains(infiniteTask, infinite);
         Assert.DoesNotContain(finiteTask, infinite);
-        Assert.Equal(4.0, (await check.Images.SingleAsync(i => i.TaskId == finiteTask)).SegBlurSigma);
-        Assert.Equal(double.PositiveInfinity, (await check.Images.SingleAsync(i => i.TaskId == infiniteTask)).SegBlurSigma);
+        Assert.Equal(4.0, (await check.Images.SingleAsync(i => i.TaskId == finiteTask)).Parameters.SegBlurSigma);
+        Assert.Equal(double.PositiveInfinity, (await check.Images.SingleAsync(i => i.TaskId == infiniteTask)).Parameters.SegBlurSigma);
 
         // Infinity sorts after every finite sigma, and LINQ can filter on it.
         Assert.Equal([finiteTask, infiniteTask], await check.Images
             .Where(i => i.TaskId == finiteTask || i.TaskId == infiniteTask)
-            .OrderBy(i => i.SegBlurSigma).Select(i => i.TaskId).ToListAsync());
+            .OrderBy(i => i.Parameters.SegBlurSigma).Select(i => i.TaskId).ToListAsync());
         // A variable, so EF Core sends a parameter: its SQLite provider writes a constant infinity as the
         // bare word Infinity, which SQLite reads as a column name.
         var infinity = double.PositiveInfinity;
         Assert.Equal(infiniteTask, await check.Images
-            .Where(i => i.SweepId == sweepId && i.SegBlurSigma == infinity).Select(i => i.TaskId).SingleAsync());
+            .Where(i => i.SweepId == sweepId && i.Parameters.SegBlurSigma == infinity).Select(i => i.TaskId).SingleAsync());
     }
 
     [Fact]
@@ -101,12 +101,12 @@ public abstract class ProvenanceWriterTests(ITestDatabase database)
             (await Assert.ThrowsAsync<ArgumentException>(() => writer.TryInsertAsync(badHash, CancellationToken.None))).Message);
 
         var badSteps = TestData.NewImage(sweepId, taskId);
-        badSteps.Steps = 0;
-        Assert.Contains("steps must be > 0 (got 0)",
+        badSteps.Parameters = badSteps.Parameters with { Steps = 0 };
+        Assert.Contains("steps must be between 1 and 1000 (got 0)",
             (await Assert.ThrowsAsync<ArgumentException>(() => writer.TryInsertAsync(badSteps, CancellationToken.None))).Message);
 
         var nanSigma = TestData.NewImage(sweepId, taskId, sigma: double.NaN);
-        Assert.Contains("seg_blur_sigma must be >= 0",
+        Assert.Contains("seg_blur_sigma must be > 0 or \"inf\" (got NaN)",
             (await Assert.ThrowsAsync<ArgumentException>(() => writer.TryInsertAsync(nanSigma, CancellationToken.None))).Message);
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 using Seg.Storage.Provenance;
 using Seg.Storage.Tasks;
@@ -24,6 +25,9 @@ public sealed class SqliteSchemaTests(SqliteDatabaseFixture database) : IClassFi
             await QueryAsync<string>("SELECT name FROM pragma_table_info('render_tasks') ORDER BY cid"));
         Assert.Equal(["TEXT"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'parameters_json'"));
         Assert.Equal(["REAL"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'seg_blur_sigma'"));
+        // A column per render parameter, named as the parameter.
+        var imageColumns = await QueryAsync<string>("SELECT name FROM pragma_table_info('images')");
+        Assert.All(ParameterDefinitions.All, definition => Assert.Contains(definition.Name, imageColumns));
 
         var dispatch = Assert.Single(await QueryAsync<string>("SELECT sql FROM sqlite_master WHERE name = 'ix_render_tasks_dispatch'"));
         Assert.Contains("\"priority\" DESC, \"created_at\", \"task_index\")", dispatch);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 using Seg.Storage.Tasks;
 
@@ -51,18 +52,7 @@ public static class TestData
         TaskId = taskId,
         SweepId = sweepId,
         ParametersJson = """{"prompt":"a photo of a cat","seed":7,"seg_blur_sigma":"inf"}""",
-        Prompt = "a photo of a cat",
-        NegativePrompt = "",
-        Seed = 7,
-        Width = 1024,
-        Height = 1024,
-        Steps = 25,
-        Scheduler = "euler",
-        GuidanceScale = 5.0,
-        SegScale = 3.0,
-        SegBlurSigma = sigma,
-        SegLayers = "mid",
-        ModelName = "tiny-sdxl",
+        Parameters = ParameterDefinitions.Defaults with { Model = "tiny-sdxl", Prompt = "a photo of a cat", Seed = 7, Steps = 25, SegBlurSigma = sigma },
         ModelFileHashesJson = """{"unet/model.onnx":"00ff"}""",
         PatchVersion = "1",
         SoftwareVersion = "0.1.0",

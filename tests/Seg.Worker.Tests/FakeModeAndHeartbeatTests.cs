@@ -39,7 +39,7 @@ public sealed class FakeModeAndHeartbeatTests(WorkerTestEnvironment environment)
             Assert.Equal(RenderTaskStatus.Succeeded, (await db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == task.TaskId)).Status);
             var image = await db.Images.AsNoTracking().SingleAsync(i => i.TaskId == task.TaskId);
             Assert.Equal(("fake", "fake", "fake", "{}", "cpu"), (image.ExecutionProvider, image.PatchVersion, image.OnnxRuntimeVersion, image.ModelFileHashesJson, image.Device));
-            Assert.Equal(("sdxl-base", 64, 64, 64, 64), (image.ModelName, image.Width, image.Height, image.ImageWidth, image.ImageHeight));
+            Assert.Equal(("sdxl-base", 64, 64, 64, 64), (image.Parameters.Model, image.Parameters.Width, image.Parameters.Height, image.ImageWidth, image.ImageHeight));
             var png = (await environment.Container.GetBlobClient(image.BlobName).DownloadContentAsync()).Value.Content.ToArray();
             Assert.Equal("fake", TaskPngText.Read(png)!.RenderMode);
             Assert.Equal(task.TaskId, TaskPngText.Read(png)!.TaskId);

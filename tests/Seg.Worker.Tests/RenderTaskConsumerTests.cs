@@ -7,6 +7,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
 using Seg.Storage.Blobs;
@@ -48,11 +49,10 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
         // Every provenance field of DESIGN section 5.
         var p = task.Parameters;
         Assert.Equal(task.SweepId, image.SweepId);
-        Assert.Equal((p.Prompt, p.NegativePrompt, p.Seed, p.Width, p.Height, p.Steps, p.Scheduler),
-            (image.Prompt, image.NegativePrompt, image.Seed, image.Width, image.Height, image.Steps, image.Scheduler));
-        Assert.Equal((p.GuidanceScale, p.SegScale, p.SegBlurSigma, p.SegLayers), (image.GuidanceScale, image.SegScale, image.SegBlurSigma, image.SegLayers));
+        // Every parameter has its column, and the columns hold the task's parameters.
+        Assert.Equal(p, image.Parameters);
         Assert.Equal(p, JsonSerializer.Deserialize<RenderParameters>(image.ParametersJson));
-        Assert.Equal("tiny", image.ModelName);
+        Assert.Equal("tiny", image.Parameters.Model);
         var hashes = JsonSerializer.Deserialize<Dictionary<string, string>>(image.ModelFileHashesJson)!;
         var unet = Path.Combine(environment.CacheFolder, "models");
         var unetFile = Directory.GetFiles(unet, "model.onnx", SearchOption.AllDirectories).Single(f => f.Contains("/unet/", StringComparison.Ordinal));
@@ -83,7 +83,7 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
 
         // The PNG carries the pipeline's provenance and the task's entry.
         var provenance = RenderProvenance.FromPng(png)!;
-        Assert.Equal((42UL, "a photo of a cat", "inf"), (provenance.Seed, provenance.Prompt, provenance.SegBlurSigma));
+        Assert.Equal((42L, "a photo of a cat", double.PositiveInfinity), (provenance.Parameters.Seed, provenance.Parameters.Prompt, provenance.Parameters.SegBlurSigma));
         var entry = TaskPngText.Read(png)!;
         Assert.Equal((task.TaskId, task.SweepId, task.TaskIndex, "pipeline"), (entry.TaskId, entry.SweepId, entry.TaskIndex, entry.RenderMode));
         Assert.Equal(hashes, entry.ModelFileHashes);
@@ -223,7 +223,7 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
 
         var failed = Assert.Single(worker.Published<RenderTaskFailed>(m => m.TaskId == task.TaskId));
         Assert.True(failed.Permanent);
-        Assert.Contains("size width and height must be multiples of 8", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("width must be a multiple of 8 between 64 and 4096 (got 60)", failed.Reason, StringComparison.Ordinal);
         Assert.Contains("steps must be between 1 and 1000 (got 0)", failed.Reason, StringComparison.Ordinal);
         Assert.Equal(0, worker.Renders.Count);
         await AssertFailedAsync(task, failed.Reason);

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
-using Seg.Pipeline.Seg;
 using Spectre.Console;
 
 namespace Seg.Cli.Commands;
@@ -12,21 +12,31 @@ internal static class RenderCommand
 {
     public static Command Create()
     {
-        var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt.", DefaultValueFactory = _ => "" };
-        var negative = new Option<string>("--negative-prompt", "-n") { Description = "The negative prompt.", DefaultValueFactory = _ => "" };
-        var seed = new Option<ulong>("--seed", "-s") { Description = "Noise seed (torch CPU generator).", DefaultValueFactory = _ => 0 };
-        var steps = new Option<int>("--steps") { Description = "Denoising steps.", DefaultValueFactory = _ => 30 };
-        var guidance = new Option<double>("--guidance-scale", "--cfg") { Description = "Classifier-free guidance scale (<= 1: off).", DefaultValueFactory = _ => 5.0 };
-        var rescale = new Option<double>("--guidance-rescale") { Description = "diffusers' guidance_rescale, 0..1.", DefaultValueFactory = _ => 0.0 };
-        var width = new Option<int?>("--width", "-W") { Description = "Width in pixels (multiple of 8). Default: the model's native size." };
-        var height = new Option<int?>("--height", "-H") { Description = "Height in pixels (multiple of 8). Default: the model's native size." };
-        var scheduler = new Option<string>("--scheduler") { Description = "euler, euler_a, ddim, dpmpp_2m or dpmpp_2m_karras.", DefaultValueFactory = _ => "euler" };
-        var segScale = new Option<double>("--seg-scale") { Description = "SEG guidance scale; 0 turns SEG off.", DefaultValueFactory = _ => 3.0 };
-        var segSigma = new Option<string>("--seg-sigma") { Description = "SEG blur sigma: a number > 0 or inf; a comma list renders one image per sigma in shared UNet calls.", DefaultValueFactory = _ => "inf" };
-        var segLayers = new Option<string>("--seg-layers") { Description = "Blurred attn1 layers: mid, down, up, or indices such as d0,m0,u3.", DefaultValueFactory = _ => "mid" };
-        var segWindow = new Option<string>("--seg-window") { Description = "SEG only between these fractions of the steps: start,stop.", DefaultValueFactory = _ => "0,1" };
+        var prompt = FromDefinition(ParameterDefinitions.Prompt, "--prompt", "-p");
+        var negative = FromDefinition(ParameterDefinitions.NegativePrompt, "--negative-prompt", "-n");
+        var seed = FromDefinition(ParameterDefinitions.Seed, "--seed", "-s");
+        var steps = FromDefinition(ParameterDefinitions.Steps, "--steps");
+        var guidance = FromDefinition(ParameterDefinitions.GuidanceScale, "--guidance-scale", "--cfg");
+        var rescale = FromDefinition(ParameterDefinitions.GuidanceRescale, "--guidance-rescale");
+        var width = new Option<int?>("--width", "-W") { Description = $"{ParameterDefinitions.Width.Description} Default: the model's native size." };
+        var height = new Option<int?>("--height", "-H") { Description = $"{ParameterDefinitions.Height.Description} Default: the model's native size." };
+        var scheduler = FromDefinition(ParameterDefinitions.Scheduler, "--scheduler");
+        var segScale = FromDefinition(ParameterDefinitions.SegScale, "--seg-scale");
+        var segSigma = new Option<string>("--seg-sigma")
+        {
+            Description = $"{ParameterDefinitions.SegBlurSigma.Description} A comma list renders one image per sigma in shared UNet calls.",
+            DefaultValueFactory = _ => ParameterDefinitions.SegBlurSigma.Format(ParameterDefinitions.SegBlurSigma.Default),
+        };
+        var segLayers = FromDefinition(ParameterDefinitions.SegLayers, "--seg-layers");
+        var segWindow = new Option<string>("--seg-window")
+        {
+            Description = "SEG only between these fractions of the steps: start,stop.",
+            DefaultValueFactory = _ => string.Join(',',
+                ParameterDefinitions.SegWindowStart.Format(ParameterDefinitions.SegWindowStart.Default),
+                ParameterDefinitions.SegWindowStop.Format(ParameterDefinitions.SegWindowStop.Default)),
+        };
         var model = CliOptions.Model();
-        var vae = new Option<string?>("--vae") { Description = "A separate (fp32) VAE decoder folder." };
+        var vae = new Option<string?>("--vae") { Description = ParameterDefinitions.Vae.Description };
         var output = new Option<string>("--out", "-o") { Description = "Output PNG path.", DefaultValueFactory = _ => "seg.png" };
         var saveNoise = new Option<string?>("--save-noise") { Description = "Write the initial noise to this .npy file." };
         var saveLatents = new Option<string?>("--save-latents") { Description = "Write the final latents to this .npy file." };
@@ -41,8 +51,26 @@ internal static class RenderCommand
         command.SetAction((parse, cancellationToken) =>
         {
             var (windowStart, windowStop) = ParseWindow(parse.GetValue(segWindow)!);
-            var sigmas = parse.GetValue(segSigma)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(SegBlurOperator.ParseSigma).ToArray();
+            var request = new RenderRequest
+            {
+                Prompt = parse.GetValue(prompt)!,
+                NegativePrompt = parse.GetValue(negative)!,
+                Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps),
+                GuidanceScale = parse.GetValue(guidance),
+                GuidanceRescale = parse.GetValue(rescale),
+                Width = parse.GetValue(width) ?? ParameterDefinitions.Width.Default,
+                Height = parse.GetValue(height) ?? ParameterDefinitions.Height.Default,
+                Scheduler = parse.GetValue(scheduler)!,
+                SegScale = parse.GetValue(segScale),
+                SegBlurSigmas = ParseSigmas(parse.GetValue(segSigma)!),
+                SegLayers = parse.GetValue(segLayers)!,
+                SegWindowStart = windowStart,
+                SegWindowStop = windowStop,
+            };
+            // Checked before the model loads, so that bad input costs nothing and writes nothing.
+            request.Validate();
+
             var modelFolder = CliOptions.ResolveModel(parse.GetValue(model));
             var options = new PipelineOptions
             {
@@ -52,33 +80,18 @@ internal static class RenderCommand
             };
             using var pipeline = SdxlPipeline.Load(modelFolder, options);
             var nativeSize = pipeline.Model.ReadDefaultImageSize();
-            var request = new RenderRequest
-            {
-                Prompt = parse.GetValue(prompt)!,
-                NegativePrompt = parse.GetValue(negative)!,
-                Seed = parse.GetValue(seed),
-                Steps = parse.GetValue(steps),
-                GuidanceScale = parse.GetValue(guidance),
-                GuidanceRescale = parse.GetValue(rescale),
-                Width = parse.GetValue(width) ?? nativeSize,
-                Height = parse.GetValue(height) ?? nativeSize,
-                Scheduler = parse.GetValue(scheduler)!,
-                SegScale = parse.GetValue(segScale),
-                SegBlurSigmas = sigmas,
-                SegLayers = parse.GetValue(segLayers)!,
-                SegWindowStart = windowStart,
-                SegWindowStop = windowStop,
-            };
+            request = request with { Width = parse.GetValue(width) ?? nativeSize, Height = parse.GetValue(height) ?? nativeSize };
 
             var images = RenderWithProgress(pipeline, request, cancellationToken);
             var outPath = Path.GetFullPath(parse.GetValue(output)!);
             for (var i = 0; i < images.Count; i++)
             {
-                var path = images.Count == 1 ? outPath : SigmaPath(outPath, images[i].Provenance.SegBlurSigma);
+                var sigma = ParameterDefinitions.SegBlurSigma.Format(images[i].Provenance.Parameters.SegBlurSigma);
+                var path = images.Count == 1 ? outPath : SigmaPath(outPath, sigma);
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 File.WriteAllBytes(path, images[i].ToPng());
                 Console.Out.WriteLine($"wrote {path} ({request.Width}x{request.Height}, seed {request.Seed}, " +
-                                      $"SEG scale {request.SegScale.ToString(CultureInfo.InvariantCulture)}, sigma {images[i].Provenance.SegBlurSigma}, {pipeline.ExecutionProvider})");
+                                      $"SEG scale {request.SegScale.ToString(CultureInfo.InvariantCulture)}, sigma {sigma}, {pipeline.ExecutionProvider})");
             }
             if (parse.GetValue(saveNoise) is { } noisePath)
             {
@@ -111,6 +124,20 @@ internal static class RenderCommand
 
     private static string SigmaPath(string path, string sigma) =>
         Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}-sigma{sigma}{Path.GetExtension(path)}");
+
+    /// <summary>An option whose name, help text and default are the render parameter's.</summary>
+    private static Option<T> FromDefinition<T>(ParameterDefinition<T> parameter, string name, params string[] aliases) => new(name, aliases)
+    {
+        Description = parameter.Description,
+        DefaultValueFactory = _ => parameter.Default,
+    };
+
+    /// <summary>Sigmas as people write them, comma-separated; the rule (&gt; 0) is the request's to check.</summary>
+    private static double[] ParseSigmas(string text) =>
+        [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(item =>
+            ParameterDefinitions.SegBlurSigma.TryParse(item, out var sigma, out var error)
+                ? sigma
+                : throw new RenderRequestException(ParameterNames.SegBlurSigma, error))];
 
     internal static (double Start, double Stop) ParseWindow(string text)
     {

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using Seg.Contracts.Sweeps;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Json;
 
@@ -40,40 +40,16 @@ internal static class JsonValueReader
     public static long ReadInt64(ref Utf8JsonReader reader, string subPath) =>
         reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value)
             ? value
-            : throw new FieldJsonException(subPath, $"{SweepValidator.SeedRule} (got {Describe(ref reader)})");
+            : throw new FieldJsonException(subPath, $"{ParameterDefinitions.SeedRule} (got {Describe(ref reader)})");
 
     /// <summary>
     /// A SEG blur sigma: a number, or <c>"inf"</c> for the infinite blur (also YAML's <c>.inf</c> and .NET's
-    /// <c>Infinity</c>), read as <see cref="double.PositiveInfinity"/>.
+    /// <c>Infinity</c>), read as <see cref="double.PositiveInfinity"/> by the parameter's own converter.
     /// </summary>
-    public static double ReadSigma(ref Utf8JsonReader reader, string subPath)
-    {
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var value) && double.IsFinite(value))
-        {
-            return value;
-        }
-        if (reader.TokenType == JsonTokenType.String && IsInfinityText(reader.GetString()!))
-        {
-            return double.PositiveInfinity;
-        }
-        throw new FieldJsonException(subPath, $"must be a number or \"inf\" (got {Describe(ref reader)})");
-    }
-
-    /// <summary>Writes a sigma: a number, or <c>"inf"</c> for the infinite blur.</summary>
-    public static void WriteSigma(Utf8JsonWriter writer, double sigma)
-    {
-        if (double.IsPositiveInfinity(sigma))
-        {
-            writer.WriteStringValue(InfinityText);
-        }
-        else
-        {
-            writer.WriteNumberValue(sigma);
-        }
-    }
-
-    /// <summary>How sigma's infinite blur is written.</summary>
-    public const string InfinityText = "inf";
+    public static double ReadSigma(ref Utf8JsonReader reader, string subPath) =>
+        SegBlurSigmaJsonConverter.TryRead(ref reader, out var sigma)
+            ? sigma
+            : throw new FieldJsonException(subPath, $"{SegBlurSigmaJsonConverter.FormRule} (got {Describe(ref reader)})");
 
     /// <summary>A short description of the current token for an error message.</summary>
     public static string Describe(ref Utf8JsonReader reader) => reader.TokenType switch
@@ -87,9 +63,6 @@ internal static class JsonValueReader
         JsonTokenType.StartObject => "a mapping",
         var other => other.ToString(),
     };
-
-    private static bool IsInfinityText(string text) =>
-        text.Trim().TrimStart('+').ToLowerInvariant() is "inf" or ".inf" or "infinity";
 
     private static string Quote(string text) => text.Length <= 40 ? $"\"{text}\"" : $"\"{text[..40]}...\"";
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Json;
 
@@ -81,5 +82,5 @@ internal sealed class OneOrManySigmaJsonConverter : OneOrManyJsonConverter<doubl
     protected override double ReadItem(ref Utf8JsonReader reader, string subPath) => JsonValueReader.ReadSigma(ref reader, subPath);
 
     /// <inheritdoc />
-    protected override void WriteItem(Utf8JsonWriter writer, double value) => JsonValueReader.WriteSigma(writer, value);
+    protected override void WriteItem(Utf8JsonWriter writer, double value) => SegBlurSigmaJsonConverter.WriteValue(writer, value);
 }

@@ -51,22 +51,6 @@ internal sealed class IntegerJsonConverter : JsonConverter<int>
     public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
 }
 
-/// <summary>
-/// A SEG blur sigma: a number, or the string <c>"inf"</c> for the infinite blur (<see cref="double.PositiveInfinity"/>).
-/// Put on a property, it makes the value survive any <see cref="JsonSerializerOptions"/>, MassTransit's included,
-/// which reject <c>Infinity</c> unless <see cref="JsonNumberHandling.AllowNamedFloatingPointLiterals"/> is set.
-/// </summary>
-internal sealed class SegBlurSigmaJsonConverter : JsonConverter<double>
-{
-    /// <inheritdoc />
-    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        JsonValueReader.ReadSigma(ref reader, "");
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options) =>
-        JsonValueReader.WriteSigma(writer, value);
-}
-
 /// <summary>A mapping of names to text (tags); null reads as empty.</summary>
 internal sealed class TextMapJsonConverter : JsonConverter<IReadOnlyDictionary<string, string>>
 {

@@ -1,3 +1,5 @@
+using Seg.Parameters;
+
 namespace Seg.Contracts.Messages;
 
 /// <summary>
@@ -9,5 +11,5 @@ namespace Seg.Contracts.Messages;
 /// <param name="SweepId">The sweep the task belongs to.</param>
 /// <param name="TaskIndex">The task's index in the sweep's expansion order.</param>
 /// <param name="Attempt">Which attempt this is, 1 for the first; requeues count up to a cap.</param>
-/// <param name="Parameters">Every resolved parameter of the image.</param>
+/// <param name="Parameters">Every resolved parameter of the image; its JSON names are the parameters' snake_case names.</param>
 public sealed record RenderTask(Guid TaskId, Guid SweepId, long TaskIndex, int Attempt, RenderParameters Parameters);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Seg.Contracts.Json;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Sweeps;
 
@@ -12,6 +13,6 @@ namespace Seg.Contracts.Sweeps;
 [JsonConverter(typeof(SegWindowJsonConverter))]
 public sealed record SegWindow(double Start, double Stop)
 {
-    /// <summary>SEG on every step: [0, 1].</summary>
-    public static SegWindow Full { get; } = new(0, 1);
+    /// <summary>SEG on every step: the defaults of <c>seg_window_start</c> and <c>seg_window_stop</c>, [0, 1].</summary>
+    public static SegWindow Full { get; } = new(ParameterDefinitions.SegWindowStart.Default, ParameterDefinitions.SegWindowStop.Default);
 }

@@ -1,6 +1,7 @@
 using System.Collections.ObjectModel;
 using System.Text.Json.Serialization;
 using Seg.Contracts.Json;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Sweeps;
 
@@ -9,7 +10,9 @@ namespace Seg.Contracts.Sweeps;
 /// list for each swept value. It expands (<see cref="SweepExpander"/>) to the full product, one task per image.
 /// Wherever a list is expected a single value is accepted (<c>steps: 20</c> is <c>steps: [20]</c>).
 /// Read it with <see cref="SweepParser"/> and check it with <see cref="SweepValidator"/>; the property attributes
-/// carry the whole format, so any System.Text.Json options read and write it the same way.
+/// carry the whole format, so any System.Text.Json options read and write it the same way. Field names and defaults
+/// are those of the render parameters (<see cref="ParameterDefinitions"/>); <see cref="SweepAxes"/> lists the swept
+/// fields in expansion order.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record SweepDefinition
@@ -23,67 +26,67 @@ public sealed record SweepDefinition
     public IReadOnlyDictionary<string, string> Tags { get; init; } = ReadOnlyDictionary<string, string>.Empty;
 
     /// <summary>The model: a folder path, or a model name that the worker resolves. Required.</summary>
-    [JsonPropertyName("model"), JsonConverter(typeof(TextJsonConverter))]
-    public string Model { get; init; } = "";
+    [JsonPropertyName(ParameterNames.Model), JsonConverter(typeof(TextJsonConverter))]
+    public string Model { get; init; } = ParameterDefinitions.Model.Default;
 
     /// <summary>An fp32 VAE folder to decode with instead of the model's own (fp16 SDXL VAEs overflow); optional.</summary>
-    [JsonPropertyName("vae"), JsonConverter(typeof(OptionalTextJsonConverter))]
+    [JsonPropertyName(ParameterNames.Vae), JsonConverter(typeof(OptionalTextJsonConverter))]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public string? Vae { get; init; }
+    public string? Vae { get; init; } = ParameterDefinitions.Vae.Default;
 
     /// <summary>The prompts; at least one. An empty prompt is allowed (unconditional SEG).</summary>
-    [JsonPropertyName("prompts"), JsonConverter(typeof(OneOrManyTextJsonConverter))]
+    [JsonPropertyName(ParameterNames.Prompts), JsonConverter(typeof(OneOrManyTextJsonConverter))]
     public IReadOnlyList<string> Prompts { get; init; } = [];
 
     /// <summary>The negative prompt of every image; empty by default.</summary>
-    [JsonPropertyName("negative_prompt"), JsonConverter(typeof(TextJsonConverter))]
-    public string NegativePrompt { get; init; } = "";
+    [JsonPropertyName(ParameterNames.NegativePrompt), JsonConverter(typeof(TextJsonConverter))]
+    public string NegativePrompt { get; init; } = ParameterDefinitions.NegativePrompt.Default;
 
     /// <summary>The seeds: a list or a range. Required.</summary>
-    [JsonPropertyName("seeds")]
+    [JsonPropertyName(ParameterNames.Seeds)]
     public SeedSet Seeds { get; init; } = SeedSet.None;
 
-    /// <summary>SEG guidance scales; 0 renders without SEG. Default [3.0].</summary>
-    [JsonPropertyName("seg_scale"), JsonConverter(typeof(OneOrManyNumberJsonConverter))]
-    public IReadOnlyList<double> SegScale { get; init; } = [3.0];
+    /// <summary>SEG guidance scales; 0 renders without SEG. Default: <see cref="ParameterDefinitions.SegScale"/>'s.</summary>
+    [JsonPropertyName(ParameterNames.SegScale), JsonConverter(typeof(OneOrManyNumberJsonConverter))]
+    public IReadOnlyList<double> SegScale { get; init; } = [ParameterDefinitions.SegScale.Default];
 
     /// <summary>
     /// SEG blur sigmas; <see cref="double.PositiveInfinity"/> (written <c>inf</c>) is the infinite blur, the mean
-    /// query. Default [inf].
+    /// query. Default: <see cref="ParameterDefinitions.SegBlurSigma"/>'s.
     /// </summary>
-    [JsonPropertyName("seg_blur_sigma"), JsonConverter(typeof(OneOrManySigmaJsonConverter))]
-    public IReadOnlyList<double> SegBlurSigma { get; init; } = [double.PositiveInfinity];
+    [JsonPropertyName(ParameterNames.SegBlurSigma), JsonConverter(typeof(OneOrManySigmaJsonConverter))]
+    public IReadOnlyList<double> SegBlurSigma { get; init; } = [ParameterDefinitions.SegBlurSigma.Default];
 
     /// <summary>
     /// SEG layer selections, each a comma-separated set of groups (<c>down</c>, <c>mid</c>, <c>up</c>) or attn1
-    /// indices (<c>d4</c>, <c>m0</c>, <c>u12</c>), e.g. <c>["mid", "d0,m0"]</c>. Default ["mid"].
+    /// indices (<c>d4</c>, <c>m0</c>, <c>u12</c>), e.g. <c>["mid", "d0,m0"]</c>. Default: <see cref="ParameterDefinitions.SegLayers"/>'s.
     /// </summary>
-    [JsonPropertyName("seg_layers"), JsonConverter(typeof(OneOrManyTextJsonConverter))]
-    public IReadOnlyList<string> SegLayers { get; init; } = ["mid"];
+    [JsonPropertyName(ParameterNames.SegLayers), JsonConverter(typeof(OneOrManyTextJsonConverter))]
+    public IReadOnlyList<string> SegLayers { get; init; } = [ParameterDefinitions.SegLayers.Default];
 
-    /// <summary>The fractions of the steps with SEG, [start, stop]. Default [0, 1]: every step.</summary>
-    [JsonPropertyName("seg_window")]
+    /// <summary>The fractions of the steps with SEG, [start, stop]. Default <see cref="SegWindow.Full"/>: every step.</summary>
+    [JsonPropertyName(ParameterNames.SegWindow)]
     public SegWindow SegWindow { get; init; } = SegWindow.Full;
 
-    /// <summary>Classifier-free guidance scales; 1 or less turns CFG off. Default [5.0].</summary>
-    [JsonPropertyName("guidance_scale"), JsonConverter(typeof(OneOrManyNumberJsonConverter))]
-    public IReadOnlyList<double> GuidanceScale { get; init; } = [5.0];
+    /// <summary>Classifier-free guidance scales; 1 or less turns CFG off. Default: <see cref="ParameterDefinitions.GuidanceScale"/>'s.</summary>
+    [JsonPropertyName(ParameterNames.GuidanceScale), JsonConverter(typeof(OneOrManyNumberJsonConverter))]
+    public IReadOnlyList<double> GuidanceScale { get; init; } = [ParameterDefinitions.GuidanceScale.Default];
 
-    /// <summary>diffusers' guidance_rescale, 0 .. 1, for every image. Default 0 (off).</summary>
-    [JsonPropertyName("guidance_rescale"), JsonConverter(typeof(NumberJsonConverter))]
-    public double GuidanceRescale { get; init; }
+    /// <summary>diffusers' guidance_rescale, 0 .. 1, for every image. Default: off.</summary>
+    [JsonPropertyName(ParameterNames.GuidanceRescale), JsonConverter(typeof(NumberJsonConverter))]
+    public double GuidanceRescale { get; init; } = ParameterDefinitions.GuidanceRescale.Default;
 
-    /// <summary>Denoising step counts. Default [30].</summary>
-    [JsonPropertyName("steps"), JsonConverter(typeof(OneOrManyIntegerJsonConverter))]
-    public IReadOnlyList<int> Steps { get; init; } = [30];
+    /// <summary>Denoising step counts. Default: <see cref="ParameterDefinitions.Steps"/>'.</summary>
+    [JsonPropertyName(ParameterNames.Steps), JsonConverter(typeof(OneOrManyIntegerJsonConverter))]
+    public IReadOnlyList<int> Steps { get; init; } = [ParameterDefinitions.Steps.Default];
 
-    /// <summary>Image sizes as <c>WIDTHxHEIGHT</c>, e.g. <c>1024x1024</c>. Default ["1024x1024"].</summary>
-    [JsonPropertyName("size"), JsonConverter(typeof(OneOrManyTextJsonConverter))]
-    public IReadOnlyList<string> Size { get; init; } = ["1024x1024"];
+    /// <summary>Image sizes as <c>WIDTHxHEIGHT</c>, e.g. <c>1024x1024</c>. Default: the default width and height.</summary>
+    [JsonPropertyName(ParameterNames.Size), JsonConverter(typeof(OneOrManyTextJsonConverter))]
+    public IReadOnlyList<string> Size { get; init; } = [ImageSize.Of(ParameterDefinitions.Defaults).ToString()];
 
-    /// <summary>Scheduler names (<see cref="SchedulerNames.All"/>). Default ["euler"].</summary>
-    [JsonPropertyName("scheduler"), JsonConverter(typeof(OneOrManyTextJsonConverter))]
-    public IReadOnlyList<string> Scheduler { get; init; } = [SchedulerNames.Euler];
+    /// <summary>Scheduler names (<see cref="SchedulerNames.All"/>). Default: <see cref="ParameterDefinitions.Scheduler"/>'s.</summary>
+    [JsonPropertyName(ParameterNames.Scheduler), JsonConverter(typeof(OneOrManyTextJsonConverter))]
+    public IReadOnlyList<string> Scheduler { get; init; } = [ParameterDefinitions.Scheduler.Default];
 
     /// <summary>Dispatch priority: higher first, ties first-in first-out. Default 0.</summary>
     [JsonPropertyName("priority"), JsonConverter(typeof(IntegerJsonConverter))]

@@ -1,11 +1,12 @@
-using Seg.Contracts.Messages;
+using Seg.Parameters;
 
 namespace Seg.Contracts.Sweeps;
 
 /// <summary>
 /// Expands a sweep to the full product of its lists, one <see cref="RenderTaskSpec"/> per image.
 /// <para>
-/// Order: task indices count through the lists like the digits of a number, the first list slowest:
+/// Order: task indices count through the lists like the digits of a number, the first list slowest, in the order of
+/// <see cref="SweepAxes.Of"/> (the parameters' <see cref="ParameterSweep.Order"/>):
 /// prompts, seeds, size, steps, scheduler, guidance_scale, seg_layers, seg_blur_sigma, seg_scale (fastest).
 /// So task 0 takes the first value of every list, task 1 the second seg_scale, and the images of one prompt
 /// and seed, which differ only in their settings, sit next to each other (a comparison grid fills in early).
@@ -26,7 +27,7 @@ public static class SweepExpander
     {
         ArgumentNullException.ThrowIfNull(definition);
         long count = 1;
-        foreach (var (_, length) in Axes(definition))
+        foreach (var length in SweepAxes.Of(definition).Select(axis => axis.Count))
         {
             if (length <= 0)
             {
@@ -58,20 +59,6 @@ public static class SweepExpander
         return grid.TaskAt(sweepId, taskIndex);
     }
 
-    /// <summary>The swept lists with their lengths, slowest first: the expansion order.</summary>
-    internal static (string Name, long Length)[] Axes(SweepDefinition definition) =>
-    [
-        ("prompts", definition.Prompts.Count),
-        ("seeds", definition.Seeds.Count),
-        ("size", definition.Size.Count),
-        ("steps", definition.Steps.Count),
-        ("scheduler", definition.Scheduler.Count),
-        ("guidance_scale", definition.GuidanceScale.Count),
-        ("seg_layers", definition.SegLayers.Count),
-        ("seg_blur_sigma", definition.SegBlurSigma.Count),
-        ("seg_scale", definition.SegScale.Count),
-    ];
-
     private static IEnumerable<RenderTaskSpec> Stream(Guid sweepId, Grid grid, long firstTaskIndex)
     {
         for (var index = firstTaskIndex; index < grid.Count; index++)
@@ -80,70 +67,44 @@ public static class SweepExpander
         }
     }
 
-    /// <summary>The sweep's lists, resolved once (sizes parsed), and the digits of a task index.</summary>
+    /// <summary>The sweep's axes, resolved once, and the parameters every task shares; a task sets only the axes that vary.</summary>
     private sealed class Grid
     {
-        private readonly SweepDefinition _definition;
-        private readonly ImageSize[] _sizes;
+        private readonly SweepAxis[] _varied;
+        private readonly RenderParameters _first;
 
         public Grid(SweepDefinition definition)
         {
             ArgumentNullException.ThrowIfNull(definition);
-            _definition = definition;
-            _sizes = [.. definition.Size.Select((text, i) => ImageSize.TryParse(text, out var size)
-                ? size
-                : throw new ArgumentException($"size[{i}] must be WIDTHxHEIGHT such as 1024x1024 (got '{text}')", nameof(definition)))];
+            var axes = SweepAxes.Of(definition);
             Count = CountTasks(definition);
             if (Count == long.MaxValue)
             {
                 throw new ArgumentException("the sweep expands to more than 2^63-1 tasks; validate it first", nameof(definition));
             }
+            if (axes.FirstOrDefault(axis => axis.Unresolvable is not null) is { } unresolvable)
+            {
+                throw new ArgumentException(unresolvable.Unresolvable, nameof(definition));
+            }
+            // Every axis at its first value; an empty sweep has none.
+            _first = Count == 0 ? SweepAxes.Fixed(definition) : axes.Aggregate(SweepAxes.Fixed(definition), (p, axis) => axis.Apply(p, 0));
+            _varied = [.. axes.Where(axis => axis.IsVaried)];
         }
 
         public long Count { get; }
 
         public RenderTaskSpec TaskAt(Guid sweepId, long taskIndex)
         {
-            var d = _definition;
+            var parameters = _first;
             var rest = taskIndex;
-            // The last list varies fastest: peel digits off from the fastest to the slowest.
-            var segScale = d.SegScale[Digit(ref rest, d.SegScale.Count)];
-            var segBlurSigma = d.SegBlurSigma[Digit(ref rest, d.SegBlurSigma.Count)];
-            var segLayers = d.SegLayers[Digit(ref rest, d.SegLayers.Count)];
-            var guidanceScale = d.GuidanceScale[Digit(ref rest, d.GuidanceScale.Count)];
-            var scheduler = d.Scheduler[Digit(ref rest, d.Scheduler.Count)];
-            var steps = d.Steps[Digit(ref rest, d.Steps.Count)];
-            var size = _sizes[Digit(ref rest, _sizes.Length)];
-            var seedIndex = rest % d.Seeds.Count;
-            rest /= d.Seeds.Count;
-            var prompt = d.Prompts[(int)rest];
-            var parameters = new RenderParameters
+            // The last axis varies fastest: peel digits off from the fastest to the slowest.
+            for (var i = _varied.Length - 1; i >= 0; i--)
             {
-                Model = d.Model,
-                Vae = string.IsNullOrWhiteSpace(d.Vae) ? null : d.Vae,
-                Prompt = prompt,
-                NegativePrompt = d.NegativePrompt,
-                Seed = d.Seeds[seedIndex],
-                Width = size.Width,
-                Height = size.Height,
-                Steps = steps,
-                Scheduler = scheduler,
-                GuidanceScale = guidanceScale,
-                GuidanceRescale = d.GuidanceRescale,
-                SegScale = segScale,
-                SegBlurSigma = segBlurSigma,
-                SegLayers = segLayers,
-                SegWindowStart = d.SegWindow.Start,
-                SegWindowStop = d.SegWindow.Stop,
-            };
+                var axis = _varied[i];
+                parameters = axis.Apply(parameters, rest % axis.Count);
+                rest /= axis.Count;
+            }
             return new RenderTaskSpec(TaskIds.For(sweepId, taskIndex), sweepId, taskIndex, parameters);
-        }
-
-        private static int Digit(ref long rest, int radix)
-        {
-            var digit = (int)(rest % radix);
-            rest /= radix;
-            return digit;
         }
     }
 }

@@ -1,6 +1,9 @@
 namespace Seg.Contracts.Sweeps;
 
-/// <summary>The limits a sweep is validated against; the defaults suit a farm, a deployment may set its own.</summary>
+/// <summary>
+/// The limits of a sweep as a whole that a deployment may set (task count, prompt lengths); the defaults suit a farm.
+/// The limits of each render parameter (sizes, steps) are fixed in <c>Seg.Parameters.ParameterDefinitions</c>.
+/// </summary>
 public sealed record SweepLimits
 {
     /// <summary>The default limits.</summary>
@@ -20,13 +23,4 @@ public sealed record SweepLimits
 
     /// <summary>Longest sweep name, in characters. Default 200.</summary>
     public int MaxNameLength { get; init; } = 200;
-
-    /// <summary>Smallest width or height in pixels. Default 64.</summary>
-    public int MinSize { get; init; } = 64;
-
-    /// <summary>Largest width or height in pixels. Default 4096.</summary>
-    public int MaxSize { get; init; } = 4096;
-
-    /// <summary>Most denoising steps. Default 1000 (the scheduler's training steps).</summary>
-    public int MaxSteps { get; init; } = 1000;
 }

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 using Seg.ServiceDefaults;
 using Seg.Storage;
 using Seg.Storage.Entities;

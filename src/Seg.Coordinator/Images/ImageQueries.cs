@@ -80,10 +80,11 @@ public sealed class ImageQueries(SegDbContext db)
         return new ImagePage([.. rows.Select(row =>
         {
             var i = row.image;
+            var p = i.Parameters;
             using var parameters = JsonDocument.Parse(i.ParametersJson);
             return new ImageView(
-                i.TaskId, row.TaskIndex, i.Prompt, i.NegativePrompt, i.Seed, i.Width, i.Height, i.Steps, i.Scheduler,
-                i.GuidanceScale, i.SegScale, i.SegLayers, parameters.RootElement.Clone(), i.ModelName, i.WorkerId, i.Device,
+                i.TaskId, row.TaskIndex, p.Prompt, p.NegativePrompt, p.Seed, p.Width, p.Height, p.Steps, p.Scheduler,
+                p.GuidanceScale, p.SegScale, p.SegLayers, parameters.RootElement.Clone(), p.Model, i.WorkerId, i.Device,
                 i.ExecutionProvider, i.ImageSha256, i.ImageBytes, i.BlobName, imageUrl(i.TaskId), i.CreatedAt);
         })], page, pageSize, total);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Seg.Parameters;
 
 namespace Seg.Pipeline.Models;
 
@@ -126,12 +127,12 @@ public sealed record SdxlModelFolder
         var config = Path.Combine(Root, "unet", "config.json");
         if (!File.Exists(config))
         {
-            return 1024;
+            return ParameterDefinitions.DefaultSide;
         }
         try
         {
             var sampleSize = JsonNode.Parse(File.ReadAllText(config))?["sample_size"];
-            return sampleSize is JsonValue value && value.TryGetValue<int>(out var size) && size > 0 ? size * 8 : 1024;
+            return sampleSize is JsonValue value && value.TryGetValue<int>(out var size) && size > 0 ? size * ParameterDefinitions.SideMultiple : ParameterDefinitions.DefaultSide;
         }
         catch (JsonException ex)
         {

@@ -1,3 +1,4 @@
+using Seg.Parameters;
 using Seg.Pipeline.Noise;
 
 namespace Seg.Pipeline.Schedulers;
@@ -51,7 +52,7 @@ public sealed class DdimScheduler : IDiffusionScheduler
     }
 
     /// <inheritdoc />
-    public string Name => "ddim";
+    public string Name => SchedulerNames.Ddim;
 
     /// <inheritdoc />
     public IReadOnlyList<float> Timesteps { get; }

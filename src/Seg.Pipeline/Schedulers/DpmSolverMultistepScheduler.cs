@@ -1,3 +1,4 @@
+using Seg.Parameters;
 using Seg.Pipeline.Noise;
 
 namespace Seg.Pipeline.Schedulers;
@@ -61,7 +62,7 @@ public sealed class DpmSolverMultistepScheduler : IDiffusionScheduler
     }
 
     /// <inheritdoc />
-    public string Name => UsesKarrasSigmas ? "dpmpp_2m_karras" : "dpmpp_2m";
+    public string Name => UsesKarrasSigmas ? SchedulerNames.DpmSolverMultistepKarras : SchedulerNames.DpmSolverMultistep;
 
     /// <summary>Whether the sigmas follow Karras et al. (2022) instead of the training schedule.</summary>
     public bool UsesKarrasSigmas { get; }

@@ -1,3 +1,4 @@
+using Seg.Parameters;
 using Seg.Pipeline.Noise;
 
 namespace Seg.Pipeline.Schedulers;
@@ -19,7 +20,7 @@ public sealed class EulerAncestralDiscreteScheduler : EulerFamilyScheduler
     }
 
     /// <inheritdoc />
-    public override string Name => "euler_a";
+    public override string Name => SchedulerNames.EulerAncestral;
 
     /// <inheritdoc />
     public override void Step(ReadOnlySpan<float> modelOutput, int stepIndex, Span<float> sample, TorchGenerator generator)

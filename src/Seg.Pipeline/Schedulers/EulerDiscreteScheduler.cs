@@ -1,3 +1,4 @@
+using Seg.Parameters;
 using Seg.Pipeline.Noise;
 
 namespace Seg.Pipeline.Schedulers;
@@ -17,7 +18,7 @@ public sealed class EulerDiscreteScheduler : EulerFamilyScheduler
     }
 
     /// <inheritdoc />
-    public override string Name => "euler";
+    public override string Name => SchedulerNames.Euler;
 
     /// <inheritdoc />
     public override void Step(ReadOnlySpan<float> modelOutput, int stepIndex, Span<float> sample, TorchGenerator generator)

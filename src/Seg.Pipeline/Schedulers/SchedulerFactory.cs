@@ -1,10 +1,12 @@
+using Seg.Parameters;
+
 namespace Seg.Pipeline.Schedulers;
 
 /// <summary>Creates schedulers by the names users pick.</summary>
 public static class SchedulerFactory
 {
-    /// <summary>The scheduler names, in the order they are offered.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["euler", "euler_a", "ddim", "dpmpp_2m", "dpmpp_2m_karras"];
+    /// <summary>The scheduler names, in the order they are offered (<see cref="SchedulerNames.All"/>).</summary>
+    public static IReadOnlyList<string> Names => SchedulerNames.All;
 
     /// <summary>Creates a scheduler for one render.</summary>
     /// <param name="name">
@@ -19,11 +21,11 @@ public static class SchedulerFactory
         ArgumentNullException.ThrowIfNull(config);
         return name switch
         {
-            "euler" => new EulerDiscreteScheduler(config, steps),
-            "euler_a" => new EulerAncestralDiscreteScheduler(config, steps),
-            "ddim" => new DdimScheduler(config, steps),
-            "dpmpp_2m" => new DpmSolverMultistepScheduler(config with { UseKarrasSigmas = false }, steps),
-            "dpmpp_2m_karras" => new DpmSolverMultistepScheduler(config with { UseKarrasSigmas = true }, steps),
+            SchedulerNames.Euler => new EulerDiscreteScheduler(config, steps),
+            SchedulerNames.EulerAncestral => new EulerAncestralDiscreteScheduler(config, steps),
+            SchedulerNames.Ddim => new DdimScheduler(config, steps),
+            SchedulerNames.DpmSolverMultistep => new DpmSolverMultistepScheduler(config with { UseKarrasSigmas = false }, steps),
+            SchedulerNames.DpmSolverMultistepKarras => new DpmSolverMultistepScheduler(config with { UseKarrasSigmas = true }, steps),
             _ => throw new ArgumentException(
                 $"scheduler must be one of {string.Join(", ", Names)} (got '{name}')", nameof(name)),
         };

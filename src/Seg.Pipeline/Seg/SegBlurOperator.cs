@@ -1,4 +1,4 @@
-using System.Globalization;
+using Seg.Parameters;
 
 namespace Seg.Pipeline.Seg;
 
@@ -10,11 +10,11 @@ namespace Seg.Pipeline.Seg;
 /// </summary>
 public static class SegBlurOperator
 {
-    /// <summary>A sigma strictly above this value means infinite blur: every query becomes the grid mean.</summary>
-    public const double InfiniteSigmaThreshold = 9999;
+    /// <summary>A sigma strictly above this value means infinite blur: every query becomes the grid mean (<see cref="SegBlurSigma"/>).</summary>
+    public const double InfiniteSigmaThreshold = SegBlurSigma.InfiniteThreshold;
 
     /// <summary>True when <paramref name="sigma"/> selects infinite blur (sigma above <see cref="InfiniteSigmaThreshold"/>).</summary>
-    public static bool IsInfinite(double sigma) => sigma > InfiniteSigmaThreshold;
+    public static bool IsInfinite(double sigma) => SegBlurSigma.IsInfinite(sigma);
 
     /// <summary>
     /// The Gaussian kernel size the official pipeline uses for <paramref name="sigma"/> on a grid axis of
@@ -134,30 +134,6 @@ public static class SegBlurOperator
     }
 
     /// <summary>
-    /// Parses a blur sigma: a number (invariant culture) or <c>inf</c> / <c>infinity</c> (case-insensitive).
-    /// </summary>
-    /// <param name="text">The text to parse.</param>
-    /// <returns>The sigma, &gt; 0, possibly <see cref="double.PositiveInfinity"/>.</returns>
-    public static double ParseSigma(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var trimmed = text.Trim();
-        double sigma;
-        if (trimmed.Equals("inf", StringComparison.OrdinalIgnoreCase)
-            || trimmed.Equals("infinity", StringComparison.OrdinalIgnoreCase)
-            || trimmed.Equals("+inf", StringComparison.OrdinalIgnoreCase))
-        {
-            sigma = double.PositiveInfinity;
-        }
-        else if (!double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out sigma))
-        {
-            throw new FormatException($"seg_blur_sigma must be a number or 'inf' (got '{text}')");
-        }
-        ValidateSigma(sigma);
-        return sigma;
-    }
-
-    /// <summary>
     /// The grid length of a UNet layer that runs at <paramref name="factor"/> times below the latent:
     /// the latent length halved log2(factor) times, rounding up each time (as strided convolutions do).
     /// </summary>
@@ -209,7 +185,5 @@ public static class SegBlurOperator
         }
     }
 
-    private static string Format(double value) => double.IsPositiveInfinity(value)
-        ? "inf"
-        : value.ToString("R", CultureInfo.InvariantCulture);
+    private static string Format(double value) => SegBlurSigma.Format(value);
 }

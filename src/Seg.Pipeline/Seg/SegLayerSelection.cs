@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Seg.Parameters;
 
 namespace Seg.Pipeline.Seg;
 
@@ -60,7 +61,7 @@ public sealed partial class SegLayerSelection : IEquatable<SegLayerSelection>
     }
 
     /// <summary>The default selection of the official pipeline: the whole mid block.</summary>
-    public static SegLayerSelection Default { get; } = Parse("mid");
+    public static SegLayerSelection Default { get; } = Parse(ParameterDefinitions.SegLayers.Default);
 
     /// <summary>
     /// The canonical text (groups in the order down, mid, up, or <c>all</c>; then the remaining single layers in

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 
 namespace Seg.Storage.Configurations;
@@ -7,6 +8,15 @@ namespace Seg.Storage.Configurations;
 /// <summary>Table <c>images</c> (provenance, one row per task).</summary>
 public sealed class ImageRecordConfiguration : IEntityTypeConfiguration<ImageRecord>
 {
+    /// <summary>Bounds of the text parameters' columns; the prompts are unbounded.</summary>
+    private static readonly Dictionary<string, int> TextColumnLengths = new()
+    {
+        [ParameterNames.Model] = 200,
+        [ParameterNames.Vae] = 200,
+        [ParameterNames.Scheduler] = 64,
+        [ParameterNames.SegLayers] = 1000,
+    };
+
     /// <inheritdoc />
     public void Configure(EntityTypeBuilder<ImageRecord> builder)
     {
@@ -22,9 +32,19 @@ public sealed class ImageRecordConfiguration : IEntityTypeConfiguration<ImageRec
         builder.Property(i => i.ParametersJson).HasColumnType("jsonb").IsRequired();
         builder.Property(i => i.ModelFileHashesJson).HasColumnType("jsonb").IsRequired();
         builder.Property(i => i.TimingsJson).HasColumnType("jsonb").IsRequired();
-        builder.Property(i => i.Scheduler).HasMaxLength(64);
-        builder.Property(i => i.SegLayers).HasMaxLength(1000);
-        builder.Property(i => i.ModelName).HasMaxLength(200);
+        builder.ComplexProperty(i => i.Parameters, parameters =>
+        {
+            // One column per render parameter, named as the parameter.
+            foreach (var definition in ParameterDefinitions.All)
+            {
+                var column = parameters.Property(definition.ValueType, definition.PropertyName).HasColumnName(definition.Name);
+                column.IsRequired(!definition.IsOptional);
+                if (TextColumnLengths.TryGetValue(definition.Name, out var length))
+                {
+                    column.HasMaxLength(length);
+                }
+            }
+        });
         builder.Property(i => i.PatchVersion).HasMaxLength(64);
         builder.Property(i => i.SoftwareVersion).HasMaxLength(64);
         builder.Property(i => i.WorkerId).HasMaxLength(200);

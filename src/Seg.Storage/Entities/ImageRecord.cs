@@ -1,3 +1,5 @@
+using Seg.Parameters;
+
 namespace Seg.Storage.Entities;
 
 /// <summary>
@@ -12,49 +14,18 @@ public sealed class ImageRecord
     /// <summary>Sweep of the task.</summary>
     public Guid SweepId { get; set; }
 
-    /// <summary>Every resolved render parameter as JSON (jsonb); the columns below repeat the main ones.</summary>
+    /// <summary>Every resolved render parameter as JSON (jsonb), as the task carried it; <see cref="Parameters"/> has them as columns.</summary>
     public string ParametersJson { get; set; } = "{}";
 
-    /// <summary>Positive prompt.</summary>
-    public string Prompt { get; set; } = "";
-
-    /// <summary>Negative prompt ("" when none).</summary>
-    public string NegativePrompt { get; set; } = "";
-
-    /// <summary>Noise seed (torch.Generator("cpu").manual_seed).</summary>
-    public long Seed { get; set; }
-
-    /// <summary>Requested image width in pixels.</summary>
-    public int Width { get; set; }
-
-    /// <summary>Requested image height in pixels.</summary>
-    public int Height { get; set; }
-
-    /// <summary>Number of denoising steps.</summary>
-    public int Steps { get; set; }
-
-    /// <summary>Scheduler name (e.g. <c>euler</c>).</summary>
-    public string Scheduler { get; set; } = "";
-
-    /// <summary>Classifier-free guidance scale (&lt;= 1 means no CFG).</summary>
-    public double GuidanceScale { get; set; }
-
-    /// <summary>SEG guidance scale (0 means no SEG).</summary>
-    public double SegScale { get; set; }
-
     /// <summary>
-    /// Standard deviation of the SEG query blur. Infinite blur (the default; the official code's
-    /// "sigma above 9999") is stored as <see cref="double.PositiveInfinity"/>, which PostgreSQL keeps as
-    /// <c>'Infinity'</c>: it sorts after every finite sigma and can be filtered with
-    /// <c>seg_blur_sigma = 'Infinity'</c>, which a NULL could not.
+    /// Every render parameter, one column each, named as the parameter (<c>seed</c>, <c>seg_blur_sigma</c>, ...):
+    /// an EF Core complex property whose columns follow from <see cref="ParameterDefinitions"/>. Infinite blur (the
+    /// default; the official code's "sigma above 9999") is stored as <see cref="double.PositiveInfinity"/>, which
+    /// PostgreSQL keeps as <c>'Infinity'</c>: it sorts after every finite sigma and can be filtered with
+    /// <c>seg_blur_sigma = 'Infinity'</c>, which a NULL could not. <see cref="RenderParameters.Model"/> is the model
+    /// name as the task gave it.
     /// </summary>
-    public double SegBlurSigma { get; set; }
-
-    /// <summary>SEG layer selection as given (e.g. <c>mid</c> or <c>d4,m0,u12</c>).</summary>
-    public string SegLayers { get; set; } = "";
-
-    /// <summary>Model name.</summary>
-    public string ModelName { get; set; } = "";
+    public RenderParameters Parameters { get; set; } = ParameterDefinitions.Defaults;
 
     /// <summary>Hashes of the model files as a JSON object, relative path to hex hash (jsonb).</summary>
     public string ModelFileHashesJson { get; set; } = "{}";

@@ -31,12 +31,11 @@ public sealed partial class ProvenanceWriter(SegDbContext db, TimeProvider time)
         Require(r.TaskId != Guid.Empty, "task_id must not be empty");
         Require(r.SweepId != Guid.Empty, "sweep_id must not be empty");
         Require(Sha256Hex().IsMatch(r.ImageSha256), $"image_sha256 must be 64 lower-case hex digits (got '{r.ImageSha256}')");
-        Require(r.Width > 0, $"width must be > 0 (got {r.Width})");
-        Require(r.Height > 0, $"height must be > 0 (got {r.Height})");
         Require(r.ImageWidth > 0, $"image_width must be > 0 (got {r.ImageWidth})");
         Require(r.ImageHeight > 0, $"image_height must be > 0 (got {r.ImageHeight})");
-        Require(r.Steps > 0, $"steps must be > 0 (got {r.Steps})");
-        Require(r.SegBlurSigma >= 0, $"seg_blur_sigma must be >= 0 or +infinity (got {r.SegBlurSigma})");
+        // The parameters' own rules, so that no row holds what no render could have had.
+        var errors = r.Parameters.Validate();
+        Require(errors.Count == 0, string.Join("; ", errors));
         Require(r.BlobUri.Length > 0, "blob_uri must not be empty");
     }
 

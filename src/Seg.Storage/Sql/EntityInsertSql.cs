@@ -34,10 +34,11 @@ internal static class EntityInsertSql
 
         var columns = new List<string>();
         var parameters = new List<DbParameter>();
-        foreach (var property in entityType.GetProperties())
+        // Flattened: the columns of complex properties (an image's render parameters) too.
+        foreach (var property in entityType.GetFlattenedProperties())
         {
             var name = "p" + parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var value = property.GetGetter().GetClrValue(entity);
+            var value = property.GetGetter().GetClrValueUsingContainingEntity(entity);
             parameters.Add(property.GetRelationalTypeMapping().CreateParameter(command, name, value, property.IsNullable));
             columns.Add(property.GetColumnName(table)!);
         }

@@ -4,7 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
-using Seg.Contracts.Sweeps;
+using Seg.Pipeline;
 using Seg.ServiceDefaults;
 using Seg.Storage.Entities;
 using Seg.Storage.Tasks;
@@ -155,10 +155,15 @@ public sealed class RenderTaskConsumer(
         double deviceSeconds;
         if (image is null)
         {
-            var errors = SweepValidator.Validate(task.Parameters);
-            if (errors.Count > 0)
+            // The one check of the task's parameters on its way to the pipeline, before any model is touched.
+            RenderRequest request;
+            try
             {
-                throw new PermanentTaskFailureException(string.Join("; ", errors));
+                request = RenderRequest.For(task.Parameters);
+            }
+            catch (RenderRequestException e)
+            {
+                throw new PermanentTaskFailureException(e.Message, e);
             }
 
             // A retry after a transient fault while storing reuses the render instead of rendering again.
@@ -167,7 +172,7 @@ public sealed class RenderTaskConsumer(
             {
                 using (var span = SegTelemetry.ActivitySource.StartActivity("seg.render"))
                 {
-                    render = await renderer.RenderAsync(task, cancellationToken).ConfigureAwait(false);
+                    render = await renderer.RenderAsync(task, request, cancellationToken).ConfigureAwait(false);
                     span?.SetTag("seg.device", render.Device);
                     span?.SetTag("seg.execution_provider", render.ExecutionProvider);
                     span?.SetTag("seg.device_seconds", render.DeviceSeconds);

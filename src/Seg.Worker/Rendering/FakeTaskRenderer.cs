@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
 using Seg.Worker.Devices;
@@ -20,8 +21,8 @@ namespace Seg.Worker.Rendering;
 /// <param name="options">Worker options.</param>
 public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> options) : ITaskRenderer
 {
-    /// <summary>Width and height of every fake image.</summary>
-    public const int Size = 64;
+    /// <summary>Width and height of every fake image: the smallest size a render may have.</summary>
+    public const int Size = ParameterDefinitions.MinSide;
 
     /// <summary>What fake renders write as execution provider, patch version and ONNX Runtime version.</summary>
     public const string Marker = "fake";
@@ -29,9 +30,10 @@ public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> 
     private readonly TimeSpan _delay = TimeSpan.FromMilliseconds(options.Value.FakeRenderMilliseconds);
 
     /// <inheritdoc />
-    public async Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    public async Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(request);
         using var lease = await pool.LeaseAsync(cancellationToken).ConfigureAwait(false);
         var device = Stopwatch.StartNew();
         if (_delay > TimeSpan.Zero)
@@ -40,7 +42,7 @@ public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> 
         }
 
         var parameters = task.Parameters;
-        var png = PngImageEncoder.Encode(Pixels(parameters), Size, Size, Provenance(parameters).ToPngText());
+        var png = PngImageEncoder.Encode(Pixels(parameters), Size, Size, Provenance(request, parameters).ToPngText());
         png = TaskPngText.Add(png, task, new Dictionary<string, string>(), Marker);
         device.Stop();
 
@@ -75,8 +77,8 @@ public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> 
         return rgb;
     }
 
-    private static RenderProvenance Provenance(RenderParameters p) =>
-        RenderProvenance.ForRequest(PipelineTaskRenderer.ToRequest(p), p.SegBlurSigma, p.Model, Marker, Marker,
+    private static RenderProvenance Provenance(RenderRequest request, RenderParameters p) =>
+        RenderProvenance.ForRequest(request, p.SegBlurSigma, p.Model, Marker, Marker,
             string.Create(CultureInfo.InvariantCulture, $"{SdxlPipeline.SoftwareVersion} (fake render)")) with
         {
             SegPatchVersion = Marker,

@@ -18,14 +18,14 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
     private readonly string _renderMode = options.Value.RenderModeName;
 
     /// <inheritdoc />
-    public async Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    public async Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(request);
         var parameters = task.Parameters;
         var modelFolder = models.ResolveModel(parameters.Model);
         var vaeFolder = models.ResolveVae(parameters.Vae);
         var hashes = await HashesAsync(modelFolder, vaeFolder, cancellationToken).ConfigureAwait(false);
-        var request = ToRequest(parameters);
 
         using var lease = await pool.LeaseAsync(cancellationToken).ConfigureAwait(false);
         // A render blocks its thread for seconds to minutes: give it a thread of its own, not the pool's.
@@ -42,16 +42,18 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
         {
             [Stages.WaitForSlot] = lease.Waited.TotalSeconds,
             [Stages.LoadModel] = loadSeconds,
-            [Stages.EncodePrompt] = timings.TextEncodingMs / 1000,
-            [Stages.Denoise] = timings.DenoisingMs / 1000,
-            [Stages.UNet] = timings.UNetMs / 1000,
-            [Stages.Decode] = timings.VaeMs / 1000,
+            [Stages.EncodePrompt] = Seconds(timings.TextEncodingMs),
+            [Stages.Denoise] = Seconds(timings.DenoisingMs),
+            [Stages.UNet] = Seconds(timings.UNetMs),
+            [Stages.Decode] = Seconds(timings.VaeMs),
             [Stages.Device] = deviceSeconds,
             [Stages.EncodePng] = encode.Elapsed.TotalSeconds,
         };
         return new TaskRenderResult(png, image.Width, image.Height, pipeline.Device, pipeline.ExecutionProvider,
             image.Provenance.OnnxRuntimeVersion, image.Provenance.SegPatchVersion ?? "none", hashes, stages, deviceSeconds, image.Warnings);
     }
+
+    private static double Seconds(double milliseconds) => TimeSpan.FromMilliseconds(milliseconds).TotalSeconds;
 
     private static (RenderedImage Image, SdxlPipeline Pipeline, double LoadSeconds, double DeviceSeconds) Render(
         DeviceSlot slot, string modelName, string modelFolder, string? vaeFolder, RenderRequest request, CancellationToken cancellationToken)
@@ -103,23 +105,4 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
 
         return all;
     }
-
-    /// <summary>The pipeline request for a task's parameters (one SEG sigma per task).</summary>
-    internal static RenderRequest ToRequest(RenderParameters parameters) => new()
-    {
-        Prompt = parameters.Prompt,
-        NegativePrompt = parameters.NegativePrompt,
-        Seed = checked((ulong)parameters.Seed),
-        Steps = parameters.Steps,
-        GuidanceScale = parameters.GuidanceScale,
-        GuidanceRescale = parameters.GuidanceRescale,
-        Width = parameters.Width,
-        Height = parameters.Height,
-        Scheduler = parameters.Scheduler,
-        SegScale = parameters.SegScale,
-        SegBlurSigmas = [parameters.SegBlurSigma],
-        SegLayers = parameters.SegLayers,
-        SegWindowStart = parameters.SegWindowStart,
-        SegWindowStop = parameters.SegWindowStop,
-    };
 }

@@ -95,16 +95,17 @@ public class SdxlPipelineTests(TinyModelFixture models)
 
         var provenance = RenderProvenance.FromPng(png);
         Assert.NotNull(provenance);
-        Assert.Equal("a photo of a cat", provenance.Prompt);
-        Assert.Equal("blurry", provenance.NegativePrompt);
-        Assert.Equal(7UL, provenance.Seed);
-        Assert.Equal(4, provenance.Steps);
-        Assert.Equal("euler_a", provenance.Scheduler);
-        Assert.Equal(0.7, provenance.GuidanceRescale);
+        Assert.Equal("a photo of a cat", provenance.Parameters.Prompt);
+        Assert.Equal("blurry", provenance.Parameters.NegativePrompt);
+        Assert.Equal(7L, provenance.Parameters.Seed);
+        Assert.Equal(4, provenance.Parameters.Steps);
+        Assert.Equal("euler_a", provenance.Parameters.Scheduler);
+        Assert.Equal(0.7, provenance.Parameters.GuidanceRescale);
         Assert.Equal("CPUExecutionProvider", provenance.ExecutionProvider);
 
         var parameters = PngTextChunks.Read(png).Single(e => e.Key == "parameters").Value;
-        Assert.StartsWith("a photo of a cat\nNegative prompt: blurry\nSteps: 4, Sampler: euler_a, CFG scale: 5, Seed: 7, Size: 64x64", parameters);
+        Assert.StartsWith("a photo of a cat\nNegative prompt: blurry\nModel: ", parameters);
+        Assert.Contains(", Seed: 7, Size: 64x64, Steps: 4, Sampler: euler_a, CFG scale: 5, Guidance rescale: 0.7, SEG scale: 0, ONNX Runtime: ", parameters);
     }
 
     [Theory]

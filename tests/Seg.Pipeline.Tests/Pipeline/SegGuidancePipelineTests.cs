@@ -35,7 +35,7 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         Assert.NotEqual(plain.Rgb, seg.Rgb);
         Assert.Equal(seg.ToPng(), pipeline.Render(Seg).ToPng());
         Assert.Equal("1", seg.Provenance.SegPatchVersion);
-        Assert.Equal("mid", seg.Provenance.SegLayers);
+        Assert.Equal("mid", seg.Provenance.Parameters.SegLayers);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
     {
         using var pipeline = Open();
         var image = pipeline.Render(Seg with { SegLayers = layers, SegBlurSigmas = [2.0] });
-        Assert.Equal(canonical, image.Provenance.SegLayers);
+        Assert.Equal(canonical, image.Provenance.Parameters.SegLayers);
         Assert.NotEqual(pipeline.Render(Seg with { SegScale = 0 }).FinalLatents, image.FinalLatents);
     }
 
@@ -127,8 +127,8 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         var request = Seg with { SegBlurSigmas = [1.0, double.PositiveInfinity], SegLayers = "all", Scheduler = "euler_a" };
         var batched = pipeline.RenderAll(request);
         Assert.Equal(2, batched.Count);
-        Assert.Equal("1", batched[0].Provenance.SegBlurSigma);
-        Assert.Equal("inf", batched[1].Provenance.SegBlurSigma);
+        Assert.Equal(1.0, batched[0].Provenance.Parameters.SegBlurSigma);
+        Assert.Equal(double.PositiveInfinity, batched[1].Provenance.Parameters.SegBlurSigma);
         for (var i = 0; i < 2; i++)
         {
             var single = pipeline.Render(request with { SegBlurSigmas = [request.SegBlurSigmas[i]] });
@@ -170,10 +170,10 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         using var pipeline = Open();
         var png = pipeline.Render(Seg with { SegBlurSigmas = [10.0], SegLayers = "d0,m0", SegWindowStop = 0.75 }).ToPng();
         var provenance = RenderProvenance.FromPng(png)!;
-        Assert.Equal(3, provenance.SegScale);
-        Assert.Equal("10", provenance.SegBlurSigma);
-        Assert.Equal("d0,m0", provenance.SegLayers);
-        Assert.Equal(0.75, provenance.SegWindowStop);
+        Assert.Equal(3, provenance.Parameters.SegScale);
+        Assert.Equal(10.0, provenance.Parameters.SegBlurSigma);
+        Assert.Equal("d0,m0", provenance.Parameters.SegLayers);
+        Assert.Equal(0.75, provenance.Parameters.SegWindowStop);
         Assert.Equal("1", provenance.SegPatchVersion);
         var parameters = PngTextChunks.Read(png).Single(e => e.Key == "parameters").Value;
         Assert.Contains("SEG scale: 3, SEG blur sigma: 10, SEG layers: \"d0,m0\", SEG window: 0-0.75, SEG patch: 1", parameters);

@@ -132,39 +132,6 @@ public class SegBlurOperatorTests
     }
 
     [Theory]
-    [InlineData("1", 1.0)]
-    [InlineData("3.7", 3.7)]
-    [InlineData(" 1e2 ", 100.0)]
-    [InlineData("inf", double.PositiveInfinity)]
-    [InlineData("INF", double.PositiveInfinity)]
-    [InlineData("Infinity", double.PositiveInfinity)]
-    public void Parses_sigma(string text, double expected)
-    {
-        Assert.Equal(expected, SegBlurOperator.ParseSigma(text));
-    }
-
-    [Theory]
-    [InlineData("0")]
-    [InlineData("-2")]
-    [InlineData("nan")]
-    [InlineData("-Infinity")]
-    public void Parse_rejects_non_positive(string text)
-    {
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => SegBlurOperator.ParseSigma(text));
-        Assert.Contains("seg_blur_sigma must be > 0 or inf", error.Message);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("wide")]
-    [InlineData("1,5")]
-    public void Parse_rejects_garbage(string text)
-    {
-        var error = Assert.Throws<FormatException>(() => SegBlurOperator.ParseSigma(text));
-        Assert.Contains("seg_blur_sigma", error.Message);
-    }
-
-    [Theory]
     [InlineData(128, 1, 128)]
     [InlineData(128, 2, 64)]
     [InlineData(128, 4, 32)]

@@ -1,4 +1,5 @@
 using Seg.Contracts.Messages;
+using Seg.Pipeline;
 using Seg.Storage.Blobs;
 using Seg.Worker.Rendering;
 
@@ -11,10 +12,10 @@ public sealed class CountingRenderer(ITaskRenderer inner) : ITaskRenderer
 
     public int Count => Volatile.Read(ref _count);
 
-    public Task<TaskRenderResult> RenderAsync(RenderTask task, CancellationToken cancellationToken)
+    public Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _count);
-        return inner.RenderAsync(task, cancellationToken);
+        return inner.RenderAsync(task, request, cancellationToken);
     }
 }
 

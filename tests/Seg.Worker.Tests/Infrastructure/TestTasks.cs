@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Seg.Contracts.Messages;
+using Seg.Parameters;
 using Seg.Storage.Entities;
 
 namespace Seg.Worker.Tests.Infrastructure;

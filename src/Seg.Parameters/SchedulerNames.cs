@@ -1,6 +1,6 @@
-namespace Seg.Contracts.Sweeps;
+namespace Seg.Parameters;
 
-/// <summary>The scheduler names a sweep may use; the worker's pipeline provides each of them.</summary>
+/// <summary>The scheduler names a render may use; the pipeline provides each of them.</summary>
 public static class SchedulerNames
 {
     /// <summary>Euler discrete, SDXL's default.</summary>
@@ -18,6 +18,6 @@ public static class SchedulerNames
     /// <summary>DPM-Solver++ (2M) with Karras sigmas.</summary>
     public const string DpmSolverMultistepKarras = "dpmpp_2m_karras";
 
-    /// <summary>Every accepted name, in the order error messages list them.</summary>
+    /// <summary>Every accepted name, in the order error messages and help texts list them.</summary>
     public static IReadOnlyList<string> All { get; } = [Euler, EulerAncestral, Ddim, DpmSolverMultistep, DpmSolverMultistepKarras];
 }
