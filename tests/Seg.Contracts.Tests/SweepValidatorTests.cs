@@ -118,7 +118,8 @@ public class SweepValidatorTests
 
         var error = Assert.Single(SweepValidator.Validate(definition));
 
-        Assert.True(clock.ElapsedMilliseconds < 1000, $"took {clock.ElapsedMilliseconds} ms");
+        // Counting, not enumerating: a trillion seeds would take hours; the bound is loose so a busy machine passes.
+        Assert.True(clock.ElapsedMilliseconds < 10_000, $"took {clock.ElapsedMilliseconds} ms");
         Assert.Equal(new ValidationError("sweep",
             "must expand to at most 1,000,000 tasks (got 6,000,000,000,000 = 3 prompts x 1,000,000,000,000 seeds x 2 seg_scale)"), error);
     }

@@ -135,7 +135,7 @@ public sealed class TinySdxlModelWriterTests(TinyModelFixture fixture, ITestOutp
     }
 
     [Fact]
-    public void Folder_is_under_30_MiB_and_written_in_under_5_seconds()
+    public void Folder_is_under_30_MiB()
     {
         var folder = Path.Combine(fixture.Root, "timed");
         var clock = Stopwatch.StartNew();
@@ -144,7 +144,6 @@ public sealed class TinySdxlModelWriterTests(TinyModelFixture fixture, ITestOutp
         var bytes = Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         output.WriteLine($"fp32 folder {bytes} bytes ({bytes / 1048576.0:F2} MiB), written in {clock.ElapsedMilliseconds} ms");
         Assert.True(bytes < 30L * 1024 * 1024, $"folder is {bytes} bytes");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"writing took {clock.Elapsed}");
     }
 
     [Fact]
