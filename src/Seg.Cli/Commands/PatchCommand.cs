@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Seg.Pipeline;
 using Seg.Pipeline.Models;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
 namespace Seg.Cli.Commands;
 

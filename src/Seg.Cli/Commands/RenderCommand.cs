@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 using Spectre.Console;
 
 namespace Seg.Cli.Commands;

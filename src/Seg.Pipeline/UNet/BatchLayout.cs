@@ -1,4 +1,4 @@
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Text;
 
 namespace Seg.Pipeline.UNet;

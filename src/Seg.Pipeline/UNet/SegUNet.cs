@@ -1,6 +1,6 @@
 using Seg.Pipeline.Models;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
-using Seg.Pipeline.Seg;
 
 namespace Seg.Pipeline.UNet;
 

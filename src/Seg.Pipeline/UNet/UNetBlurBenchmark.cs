@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
 namespace Seg.Pipeline.UNet;
 

@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Seg.Pipeline.Imaging;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
-using Seg.Pipeline.Seg;
 using Seg.Pipeline.TinyModel;
 using Seg.Pipeline.UNet;
 

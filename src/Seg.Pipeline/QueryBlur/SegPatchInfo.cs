@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>
 /// One pair of blur-operator inputs of a patched UNet: every patched layer running at <see cref="Factor"/> below

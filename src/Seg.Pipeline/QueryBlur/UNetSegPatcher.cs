@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using Google.Protobuf;
 using Onnx;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>
 /// Inserts the SEG query blur into an exported SDXL UNet graph. After each selected attn1 <c>to_q</c> MatMul the

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>The three groups of UNet blocks whose self-attention SEG can blur.</summary>
 public enum SegLayerGroup

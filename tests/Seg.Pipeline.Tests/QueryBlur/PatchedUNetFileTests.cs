@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Onnx;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 public sealed class PatchedUNetFileTests : IDisposable
 {

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Onnx;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>
 /// A folder of SEG-patched UNets, one per (UNet, layer selection, patch version), so that workers patch once.

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 /// <summary>
 /// Small UNet-like ONNX graphs with exporter-style attention node names: every attn1 (and a few attn2) to_q MatMul
