@@ -242,9 +242,6 @@ public sealed class SdxlPipeline : IDisposable
         }
     }
 
-    /// <summary>The unpatched UNet session (benchmarks compare it with the patched one).</summary>
-    internal UNetSession PlainUNet => _plainUNet.Value;
-
     /// <summary>The SEG-patched UNet for a layer selection, patched and opened on first use.</summary>
     internal SegUNet GetSegUNet(string layers)
     {

@@ -115,7 +115,7 @@ internal static class BenchCommand
             }
         }
 
-        var (plainUNetMs, patchedUNetMs) = Seg.Pipeline.UNet.UNetBlurBenchmark.Measure(pipeline, size, repeats * steps);
+        var (plainUNetMs, patchedUNetMs) = UNetBlurBench.Measure(modelFolder, size, repeats * steps);
         Console.Out.WriteLine($"seg bench guidance: {size}x{size}, {steps} steps, median of {repeats}, {pipeline.ExecutionProvider}");
         Console.Out.WriteLine("| sampling | UNet batch | ms per step | ratio to plain |");
         Console.Out.WriteLine("|---|---:|---:|---:|");

@@ -102,7 +102,7 @@ public static class PatchedUNetCache
             .Append(CultureInfo.InvariantCulture, $"unet-sha256 {Convert.ToHexStringLower(SHA256.HashData(modelBytes))}\n");
         var directory = Path.GetDirectoryName(source)!;
         // Hashing gigabytes of weights per lookup is too slow; size and mtime catch a replaced data file.
-        foreach (var location in UNetSegPatcher.ExternalDataLocations(model))
+        foreach (var location in OnnxModelFile.ExternalDataLocations(model))
         {
             var data = new FileInfo(Path.Combine(directory, location));
             if (!data.Exists)

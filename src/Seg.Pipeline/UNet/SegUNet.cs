@@ -16,7 +16,7 @@ internal sealed record SegUNet(UNetSession Session, string Layers, string PatchV
     public static SegUNet Open(SdxlModelFolder model, SegLayerSelection selection, PipelineOptions options, OnnxSessionFactory sessions)
     {
         var patchedPath = PatchedUNetCache.GetOrCreate(model.UNetPath, selection, options.PatchCacheFolder);
-        var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))
+        var info = UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(patchedPath))
             ?? throw new ModelFolderException($"model: the patched UNet '{patchedPath}' carries no SEG patch metadata");
         var session = new UNetSession(patchedPath, sessions, Path.GetDirectoryName(model.UNetPath));
         var operators = info.Inputs.Select(i => new SegOperatorInputs(i.RowsInput, i.ColumnsInput, i.Factor)).ToList();

@@ -63,7 +63,7 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         var sessions = new OnnxSessionFactory(ExecutionProviderOptions.Cpu);
         using var plain = new UNetSession(Path.Combine(folder, "unet", "model.onnx"), sessions);
         var patchedPath = PatchedUNetCache.GetOrCreate(Path.Combine(folder, "unet", "model.onnx"), SegLayerSelection.Parse("all"), models.PatchCache);
-        var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))!;
+        var info = UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(patchedPath))!;
         using var patched = new UNetSession(patchedPath, sessions);
 
         const int batch = 2, h = 12, w = 8;
