@@ -151,12 +151,12 @@ public sealed class SdxlPipeline : IDisposable
             var sample = new float[layout.Batch * latentSize];
             for (var item = 0; item < layout.Batch; item++)
             {
-                var v = layout.Items[item].Image;
+                var v = layout.InputItems[item].Image;
                 schedulers[v].ScaleModelInput(latents[v], step, sample.AsSpan(item * latentSize, latentSize));
             }
 
             var inputs = new UNetInputs(layout.Batch, latentHeight, latentWidth, sample, timestep, prompts.SequenceLength,
-                layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs);
+                layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs, layout.ForkRows);
             var eps = RunCancellable(() => unet.Predict(inputs, runOptions, unetClock), cancellationToken);
 
             for (var v = 0; v < images; v++)

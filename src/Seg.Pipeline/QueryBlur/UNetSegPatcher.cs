@@ -23,6 +23,9 @@ public static class UNetSegPatcher
     /// <summary>Prefix of every inserted graph input.</summary>
     public const string InputPrefix = "seg_blur_";
 
+    /// <summary>The int64 input of a <see cref="SegPatchMode.Forked"/> patch: the input row each forked row copies.</summary>
+    public const string ForkRowsInputName = "seg_fork_rows";
+
     private const string Float32Name = "float32";
     private const string Float16Name = "float16";
 
@@ -43,11 +46,12 @@ public static class UNetSegPatcher
     /// </summary>
     /// <param name="model">An exported (not transformer-optimised) SDXL-style UNet.</param>
     /// <param name="layers">The attn1 layers to blur.</param>
+    /// <param name="mode">Whether the caller passes every item (batched) or uncond and cond only (forked).</param>
     /// <returns>What was patched.</returns>
     /// <exception cref="InvalidOperationException">The model is already patched, its attention is fused, it has no
     /// attn1 to_q MatMul, or the query element type cannot be told.</exception>
     /// <exception cref="ArgumentException">The selection does not fit this UNet.</exception>
-    public static SegPatchInfo Patch(ModelProto model, SegLayerSelection layers)
+    public static SegPatchInfo Patch(ModelProto model, SegLayerSelection layers, SegPatchMode mode = SegPatchMode.Batched)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layers);
@@ -58,7 +62,7 @@ public static class UNetSegPatcher
             throw new InvalidOperationException(
                 $"The UNet is already SEG-patched (patch version {existing.PatchVersion}, layers '{existing.Layers}'); patch the original export instead.");
         }
-        if (graph.Input.FirstOrDefault(i => i.Name.StartsWith(InputPrefix, StringComparison.Ordinal)) is { } seg)
+        if (graph.Input.FirstOrDefault(i => i.Name.StartsWith(InputPrefix, StringComparison.Ordinal) || i.Name == ForkRowsInputName) is { } seg)
         {
             throw new InvalidOperationException($"The UNet is already SEG-patched (it has the input '{seg.Name}'); patch the original export instead.");
         }
@@ -88,14 +92,23 @@ public static class UNetSegPatcher
             pairs.Add(new SegBlurInputPair(byFactor.Key, RowsInputName(byFactor.Key), ColumnsInputName(byFactor.Key), ElementTypeName(elementTypes[0])));
         }
 
+        // Node order is topological, so the earliest selected to_q in it comes before every other one.
+        var firstBlurred = graph.Node.First(n => plans.Any(p => ReferenceEquals(p.Node, n)));
         new QueryBlurGraphEdit(graph, UNetGraphAnalysis.DefaultOpsetVersion(model)).Apply(plans);
+        var forkTensor = mode == SegPatchMode.Forked
+            ? new BatchForkGraphEdit(graph).Apply(firstBlurred, ForkRowsInputName,
+                pairs.SelectMany(p => new[] { p.RowsInput, p.ColumnsInput }).ToHashSet(StringComparer.Ordinal))
+            : null;
 
         var info = new SegPatchInfo(
             PatchVersion,
             layers.Canonical,
             downBlockCount,
             plans.Select(p => p.Node.Name).ToList(),
-            pairs);
+            pairs,
+            mode,
+            mode == SegPatchMode.Forked ? ForkRowsInputName : null,
+            forkTensor);
         model.MetadataProps.Add(new StringStringEntryProto { Key = MetadataKey, Value = JsonSerializer.Serialize(info, s_json) });
         return info;
     }
@@ -110,11 +123,12 @@ public static class UNetSegPatcher
     /// <param name="unetModelPath">The exported UNet <c>model.onnx</c>.</param>
     /// <param name="outputModelPath">Where to write the patched model; must differ from the input.</param>
     /// <param name="layers">The attn1 layers to blur.</param>
+    /// <param name="mode">Whether the caller passes every item (batched) or uncond and cond only (forked).</param>
     /// <returns>What was patched.</returns>
-    public static SegPatchInfo PatchFile(string unetModelPath, string outputModelPath, SegLayerSelection layers)
+    public static SegPatchInfo PatchFile(string unetModelPath, string outputModelPath, SegLayerSelection layers, SegPatchMode mode = SegPatchMode.Batched)
     {
         var source = Path.GetFullPath(unetModelPath);
-        return PatchLoaded(OnnxModelFile.Load(source), source, outputModelPath, layers);
+        return PatchLoaded(OnnxModelFile.Load(source), source, outputModelPath, layers, mode);
     }
 
     /// <summary>The patch recorded in <paramref name="model"/>'s metadata, or null when it is not patched.</summary>
@@ -145,7 +159,8 @@ public static class UNetSegPatcher
     }
 
     /// <summary>Patches an already loaded <paramref name="model"/> read from <paramref name="sourceModelPath"/> and writes it.</summary>
-    internal static SegPatchInfo PatchLoaded(ModelProto model, string sourceModelPath, string outputModelPath, SegLayerSelection layers, bool linkExternalData = true)
+    internal static SegPatchInfo PatchLoaded(ModelProto model, string sourceModelPath, string outputModelPath, SegLayerSelection layers,
+        SegPatchMode mode, bool linkExternalData = true)
     {
         var source = Path.GetFullPath(sourceModelPath);
         var output = Path.GetFullPath(outputModelPath);
@@ -154,7 +169,7 @@ public static class UNetSegPatcher
             throw new ArgumentException($"outputModelPath must differ from the UNet model path (the original is never rewritten; got '{output}')", nameof(outputModelPath));
         }
 
-        var info = Patch(model, layers);
+        var info = Patch(model, layers, mode);
         var outputDirectory = Path.GetDirectoryName(output)!;
         Directory.CreateDirectory(outputDirectory);
         if (linkExternalData)

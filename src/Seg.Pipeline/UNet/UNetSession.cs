@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Seg.Pipeline.Models;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
 
 namespace Seg.Pipeline.UNet;
@@ -16,6 +17,8 @@ namespace Seg.Pipeline.UNet;
 /// <param name="TextEmbeds">Pooled prompt embeddings, batch x pooled features.</param>
 /// <param name="TimeIds">SDXL micro-conditioning, batch x 6.</param>
 /// <param name="ExtraInputs">Further graph inputs by name (the SEG blur operators), with their shapes.</param>
+/// <param name="ForkRows">For a forked SEG patch: the input row each output row copies (its length is the output
+/// batch); null when the output has the input's batch.</param>
 public sealed record UNetInputs(
     int Batch,
     int LatentHeight,
@@ -26,7 +29,8 @@ public sealed record UNetInputs(
     float[] EncoderHiddenStates,
     float[] TextEmbeds,
     float[] TimeIds,
-    IReadOnlyList<(string Name, float[] Data, long[] Shape)> ExtraInputs);
+    IReadOnlyList<(string Name, float[] Data, long[] Shape)> ExtraInputs,
+    long[]? ForkRows = null);
 
 /// <summary>
 /// One UNet session with its interface read from the graph: element types, the timestep's form (int64 [B],
@@ -121,6 +125,10 @@ public sealed class UNetSession : IDisposable
             foreach (var (name, data, shape) in inputs.ExtraInputs)
             {
                 Add(name, OnnxTensors.FromFloats(data, shape, _session.InputMetadata[name].ElementDataType));
+            }
+            if (inputs.ForkRows is { } rows)
+            {
+                Add(UNetSegPatcher.ForkRowsInputName, OrtValue.CreateTensorValueFromMemory(rows, [rows.Length]));
             }
 
             using var outputs = (clock ?? new SessionRunClock()).Measure(() => _session.Run(runOptions, names, values, ["out_sample"]));
