@@ -51,7 +51,7 @@ internal sealed class BatchForkGraphEdit(GraphProto graph)
     public string Apply(NodeProto firstBlurredToQ, string rowsInput, IReadOnlySet<string> forkedBatchInputs)
     {
         var forkTensor = firstBlurredToQ.Input[0];
-        var shared = Ancestors(forkTensor);
+        var shared = SharedPrefix.Nodes(graph, forkTensor);
         foreach (var name in forkedBatchInputs)
         {
             _kinds[name] = TensorKind.Unchanged;
@@ -217,24 +217,6 @@ internal sealed class BatchForkGraphEdit(GraphProto graph)
                 _kinds.TryAdd(output, kind);
             }
         }
-    }
-
-    private HashSet<NodeProto> Ancestors(string tensor)
-    {
-        // Protobuf messages compare by value: identity is what matters here.
-        var found = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<string>([tensor]);
-        while (pending.TryPop(out var name))
-        {
-            if (_producers.TryGetValue(name, out var producer) && found.Add(producer))
-            {
-                foreach (var input in producer.Input)
-                {
-                    pending.Push(input);
-                }
-            }
-        }
-        return found;
     }
 
     private static Dictionary<string, NodeProto> ProducerIndex(GraphProto graph)

@@ -81,9 +81,13 @@ public sealed class OnnxSessionFactory
     /// folder that holds the model's external weight files when it is not the model's own (a patched graph
     /// kept in a cache whose weights stay beside the original UNet).
     /// </summary>
-    public InferenceSession CreateSession(string modelPath, string? externalDataFolder = null)
+    /// <param name="modelPath">The model file.</param>
+    /// <param name="externalDataFolder">Folder of its external weights when not beside it.</param>
+    /// <param name="configure">Changes to the session options (benchmarks: profiling, optimisation level).</param>
+    public InferenceSession CreateSession(string modelPath, string? externalDataFolder = null, Action<SessionOptions>? configure = null)
     {
         using var options = CreateSessionOptions();
+        configure?.Invoke(options);
         if (externalDataFolder is null)
         {
             return new InferenceSession(modelPath, options);

@@ -46,9 +46,10 @@ public sealed class UNetSession : IDisposable
     /// <param name="modelPath">The UNet graph.</param>
     /// <param name="sessions">Creates the session on the configured provider.</param>
     /// <param name="externalDataFolder">Folder of the external weights when not beside <paramref name="modelPath"/>.</param>
-    public UNetSession(string modelPath, OnnxSessionFactory sessions, string? externalDataFolder = null)
+    /// <param name="configure">Changes to the session options (benchmarks: profiling, optimisation level).</param>
+    public UNetSession(string modelPath, OnnxSessionFactory sessions, string? externalDataFolder = null, Action<SessionOptions>? configure = null)
     {
-        _session = sessions.CreateSession(modelPath, externalDataFolder);
+        _session = sessions.CreateSession(modelPath, externalDataFolder, configure);
         var inputs = _session.InputMetadata;
         var missing = RequiredInputs.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -153,6 +154,9 @@ public sealed class UNetSession : IDisposable
         metadata.ElementDataType is TensorElementType.Float or TensorElementType.Float16
             ? metadata.ElementDataType
             : throw new ModelFolderException($"model: unet/model.onnx input '{name}' must be float or float16 (got {metadata.ElementDataType})");
+
+    /// <summary>Ends ONNX Runtime profiling of a session opened with profiling on; returns the profile's file path.</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();
