@@ -27,6 +27,8 @@ public sealed class SdxlPipeline : IDisposable
     private readonly VaeDecoder _vae;
     private readonly SchedulerConfig _schedulerConfig;
     private readonly Lazy<UNetSession> _plainUNet;
+    // Made after the first session, which settles the provider (CUDA, or the CPU after an allowed fallback).
+    private readonly Lazy<DeviceTensorCopier> _copier;
     private readonly ConcurrentDictionary<string, Lazy<SegUNet>> _segUNets = new();
 
     private SdxlPipeline(SdxlModelFolder model, PipelineOptions options)
@@ -38,6 +40,7 @@ public sealed class SdxlPipeline : IDisposable
         _text = new SdxlPromptEncoder(model, _sessions);
         _vae = new VaeDecoder(model, _sessions);
         _plainUNet = new Lazy<UNetSession>(() => new UNetSession(model.UNetPath, _sessions));
+        _copier = new Lazy<DeviceTensorCopier>(() => new DeviceTensorCopier(_sessions));
     }
 
     /// <summary>The model folder this pipeline renders with.</summary>
@@ -132,32 +135,36 @@ public sealed class SdxlPipeline : IDisposable
         }
 
         var timeIds = TimeIds(request);
-        var layouts = new Dictionary<bool, BatchLayout>();
+        // One layout and one binding (constants on the device) per SEG state: a guidance window switches between two.
+        var layouts = new Dictionary<bool, (BatchLayout Layout, UNetBinding Binding)>();
         var denoise = Stopwatch.StartNew();
         var guided = new float[latentSize];
+        var deviceResident = _sessions.ActiveProvider == ExecutionProviderKind.Cuda && _options.ExecutionProvider.CudaSettings.EnableCudaGraph;
 
         // 5. Denoising loop.
+        try
+        {
         for (var step = 0; step < request.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var segNow = request.SegActiveAt(step);
-            if (!layouts.TryGetValue(segNow, out var layout))
+            if (!layouts.TryGetValue(segNow, out var bound))
             {
-                layout = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
-                layouts[segNow] = layout;
+                var created = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
+                var constants = new UNetInputs(created.Batch, latentHeight, latentWidth, [], 0, prompts.SequenceLength,
+                    created.HiddenStates, created.TextEmbeds, created.TimeIds, created.ExtraInputs, created.ForkRows);
+                bound = (created, unet.Bind(constants, _copier.Value, deviceResident));
+                layouts[segNow] = bound;
             }
+            var (layout, binding) = bound;
 
             var timestep = schedulers[0].Timesteps[step];
-            var sample = new float[layout.Batch * latentSize];
             for (var item = 0; item < layout.Batch; item++)
             {
                 var v = layout.InputItems[item].Image;
-                schedulers[v].ScaleModelInput(latents[v], step, sample.AsSpan(item * latentSize, latentSize));
+                schedulers[v].ScaleModelInput(latents[v], step, binding.Sample.Slice(item * latentSize, latentSize));
             }
-
-            var inputs = new UNetInputs(layout.Batch, latentHeight, latentWidth, sample, timestep, prompts.SequenceLength,
-                layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs, layout.ForkRows);
-            var eps = RunCancellable(() => unet.Predict(inputs, runOptions, unetClock), cancellationToken);
+            var eps = RunCancellable(() => binding.Predict(timestep, runOptions, unetClock), cancellationToken);
 
             for (var v = 0; v < images; v++)
             {
@@ -172,6 +179,14 @@ public sealed class SdxlPipeline : IDisposable
                 schedulers[v].Step(guided, step, latents[v], generators[v]);
             }
             progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
+        }
+        }
+        finally
+        {
+            foreach (var (_, binding) in layouts.Values)
+            {
+                binding.Dispose();
+            }
         }
         denoise.Stop();
 
@@ -252,6 +267,10 @@ public sealed class SdxlPipeline : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_copier.IsValueCreated)
+        {
+            _copier.Value.Dispose();
+        }
         _text.Dispose();
         _vae.Dispose();
         if (_plainUNet.IsValueCreated)

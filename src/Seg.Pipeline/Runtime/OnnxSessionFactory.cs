@@ -52,9 +52,12 @@ public sealed class OnnxSessionFactory
         }
         if (ActiveProvider == ExecutionProviderKind.Cuda)
         {
+            var providerOptions = Options.CudaSettings.ToProviderOptions(Options.DeviceId);
             try
             {
-                options.AppendExecutionProvider_CUDA(Options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>(providerOptions));
+                options.AppendExecutionProvider_CUDA(cuda);
             }
             catch (OnnxRuntimeException ex)
             {
@@ -74,6 +77,18 @@ public sealed class OnnxSessionFactory
             }
         }
         return options;
+    }
+
+    /// <summary>Where bound tensors live for the active provider: the CUDA device's memory, or the CPU's.</summary>
+    public OrtMemoryInfo DeviceMemory() => ActiveProvider == ExecutionProviderKind.Cuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Options.DeviceId, OrtMemType.Default)
+        : OrtMemoryInfo.DefaultInstance;
+
+    /// <summary>Opens a session for a model given as bytes on the active provider.</summary>
+    public InferenceSession CreateSession(byte[] model)
+    {
+        using var options = CreateSessionOptions();
+        return new InferenceSession(model, options);
     }
 
     /// <summary>

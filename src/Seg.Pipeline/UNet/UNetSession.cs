@@ -155,6 +155,20 @@ public sealed class UNetSession : IDisposable
             ? metadata.ElementDataType
             : throw new ModelFolderException($"model: unet/model.onnx input '{name}' must be float or float16 (got {metadata.ElementDataType})");
 
+    /// <summary>
+    /// Binds the constant inputs of a run of steps (everything in <paramref name="constants"/> but its sample and
+    /// timestep, which <see cref="UNetBinding.Predict"/> takes per step) once, on the device of <paramref name="copier"/>.
+    /// </summary>
+    /// <param name="constants">The batch, sizes, embeddings, time ids, blur operators and fork rows.</param>
+    /// <param name="copier">Copies the constants to the session's device.</param>
+    /// <param name="deviceResidentSteps">Give the latents, timestep and prediction fixed device buffers too (CUDA graphs need them).</param>
+    public UNetBinding Bind(UNetInputs constants, DeviceTensorCopier copier, bool deviceResidentSteps = false)
+    {
+        ArgumentNullException.ThrowIfNull(constants);
+        ArgumentNullException.ThrowIfNull(copier);
+        return new UNetBinding(_session, this, constants, copier, deviceResidentSteps);
+    }
+
     /// <summary>Ends ONNX Runtime profiling of a session opened with profiling on; returns the profile's file path.</summary>
     public string EndProfiling() => _session.EndProfiling();
 
