@@ -144,42 +144,42 @@ public sealed class SdxlPipeline : IDisposable
         // 5. Denoising loop.
         try
         {
-        for (var step = 0; step < request.Steps; step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var segNow = request.SegActiveAt(step);
-            if (!layouts.TryGetValue(segNow, out var bound))
+            for (var step = 0; step < request.Steps; step++)
             {
-                var created = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
-                var constants = new UNetInputs(created.Batch, latentHeight, latentWidth, [], 0, prompts.SequenceLength,
-                    created.HiddenStates, created.TextEmbeds, created.TimeIds, created.ExtraInputs, created.ForkRows);
-                bound = (created, unet.Bind(constants, _copier.Value, deviceResident));
-                layouts[segNow] = bound;
-            }
-            var (layout, binding) = bound;
-
-            var timestep = schedulers[0].Timesteps[step];
-            for (var item = 0; item < layout.Batch; item++)
-            {
-                var v = layout.InputItems[item].Image;
-                schedulers[v].ScaleModelInput(latents[v], step, binding.Sample.Slice(item * latentSize, latentSize));
-            }
-            var eps = RunCancellable(() => binding.Predict(timestep, runOptions, unetClock), cancellationToken);
-
-            for (var v = 0; v < images; v++)
-            {
-                var cond = Slice(eps, layout.CondIndex(v), latentSize);
-                var uncond = layout.UncondIndex(v) is { } u ? Slice(eps, u, latentSize) : default;
-                var blurred = layout.BlurredIndex(v) is { } s ? Slice(eps, s, latentSize) : default;
-                NoiseGuidance.Combine(guided, cond, uncond, blurred, (float)request.GuidanceScale, (float)request.SegScale);
-                if (request.UsesCfg)
+                cancellationToken.ThrowIfCancellationRequested();
+                var segNow = request.SegActiveAt(step);
+                if (!layouts.TryGetValue(segNow, out var bound))
                 {
-                    NoiseGuidance.Rescale(guided, cond, (float)request.GuidanceRescale);
+                    var created = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
+                    var constants = new UNetInputs(created.Batch, latentHeight, latentWidth, [], 0, prompts.SequenceLength,
+                        created.HiddenStates, created.TextEmbeds, created.TimeIds, created.ExtraInputs, created.ForkRows);
+                    bound = (created, unet.Bind(constants, _copier.Value, deviceResident));
+                    layouts[segNow] = bound;
                 }
-                schedulers[v].Step(guided, step, latents[v], generators[v]);
+                var (layout, binding) = bound;
+
+                var timestep = schedulers[0].Timesteps[step];
+                for (var item = 0; item < layout.Batch; item++)
+                {
+                    var v = layout.InputItems[item].Image;
+                    schedulers[v].ScaleModelInput(latents[v], step, binding.Sample.Slice(item * latentSize, latentSize));
+                }
+                var eps = RunCancellable(() => binding.Predict(timestep, runOptions, unetClock), cancellationToken);
+
+                for (var v = 0; v < images; v++)
+                {
+                    var cond = Slice(eps, layout.CondIndex(v), latentSize);
+                    var uncond = layout.UncondIndex(v) is { } u ? Slice(eps, u, latentSize) : default;
+                    var blurred = layout.BlurredIndex(v) is { } s ? Slice(eps, s, latentSize) : default;
+                    NoiseGuidance.Combine(guided, cond, uncond, blurred, (float)request.GuidanceScale, (float)request.SegScale);
+                    if (request.UsesCfg)
+                    {
+                        NoiseGuidance.Rescale(guided, cond, (float)request.GuidanceRescale);
+                    }
+                    schedulers[v].Step(guided, step, latents[v], generators[v]);
+                }
+                progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
             }
-            progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
-        }
         }
         finally
         {

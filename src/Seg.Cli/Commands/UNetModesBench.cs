@@ -45,49 +45,10 @@ internal static class UNetModesBench
         var weights = Path.GetDirectoryName(model.UNetPath);
         var latent = size / 8;
 
-        // 1. Timed calls, modes interleaved so that load on a shared machine affects all alike.
-        var times = Modes.ToDictionary(m => m.Name, _ => new List<double>());
-        using (var unet = new UNetSession(patchedPath, sessions, weights))
-        {
-            using var runOptions = new RunOptions();
-            var inputs = Modes.ToDictionary(m => m.Name, m => Inputs(unet, info, m, latent));
-            foreach (var mode in Modes)
-            {
-                unet.Predict(inputs[mode.Name], runOptions); // warm-up: first-call allocations and caches
-            }
-            for (var round = 0; round < calls; round++)
-            {
-                foreach (var mode in Modes)
-                {
-                    var watch = Stopwatch.StartNew();
-                    unet.Predict(inputs[mode.Name], runOptions);
-                    times[mode.Name].Add(watch.Elapsed.TotalMilliseconds);
-                }
-                Console.Error.WriteLine($"round {round + 1}/{calls} done");
-            }
-        }
-
-        // 2. One profiled SEG+CFG forked call: the share of node time in the blur and in the fork's gathers.
-        double blurShare, forkShare;
         var profileDirectory = Directory.CreateTempSubdirectory("seg-bench-profile-").FullName;
         try
         {
-            using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
-            {
-                o.EnableProfiling = true;
-                o.ProfileOutputPathPrefix = Path.Combine(profileDirectory, "unet");
-            }))
-            {
-                using var runOptions = new RunOptions();
-                var forked = Modes.Single(m => m.Name == "SEG+CFG forked");
-                unet.Predict(Inputs(unet, info, forked, latent), runOptions);
-                var nodes = ReadProfile(unet.EndProfiling());
-                var total = nodes.Sum(n => n.Microseconds);
-                blurShare = nodes.Where(n => n.Name.Contains("/seg_blur", StringComparison.Ordinal)).Sum(n => n.Microseconds) / total;
-                forkShare = nodes.Where(n => n.Name.StartsWith("/seg_fork/", StringComparison.Ordinal)).Sum(n => n.Microseconds) / total;
-            }
-
-            // 3. FLOPs of one item, from the shapes of a profiled call without graph optimisation (so node names are the graph's).
+            // 1. FLOPs of one item, from the shapes of a profiled call without graph optimisation (so node names are the graph's).
             double sharedFlops, totalFlops;
             using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
             {
@@ -102,6 +63,48 @@ internal static class UNetModesBench
                 var shared = SharedPrefix.Nodes(patchedGraph.Graph, info.ForkTensor!).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
                 totalFlops = nodes.Sum(n => n.Flops);
                 sharedFlops = nodes.Where(n => shared.Contains(n.Name)).Sum(n => n.Flops);
+            }
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"FLOPs per item {totalFlops / 1e9:F1} G, shared {100 * sharedFlops / totalFlops:F2} %"));
+
+            // 2. Timed calls, modes interleaved so that load on a shared machine affects all alike.
+            var times = Modes.ToDictionary(m => m.Name, _ => new List<double>());
+            using (var unet = new UNetSession(patchedPath, sessions, weights))
+            {
+                using var runOptions = new RunOptions();
+                var inputs = Modes.ToDictionary(m => m.Name, m => Inputs(unet, info, m, latent));
+                foreach (var mode in Modes)
+                {
+                    unet.Predict(inputs[mode.Name], runOptions); // warm-up: first-call allocations and caches
+                }
+                for (var round = 0; round < calls; round++)
+                {
+                    foreach (var mode in Modes)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        unet.Predict(inputs[mode.Name], runOptions);
+                        times[mode.Name].Add(watch.Elapsed.TotalMilliseconds);
+                        // Each call as it ends: a long run on a busy machine leaves its figures even if stopped.
+                        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: {mode.Name} {watch.Elapsed.TotalMilliseconds:F0} ms"));
+                    }
+                }
+            }
+
+            // 3. One profiled SEG+CFG forked call: the share of node time in the blur and in the fork's gathers.
+            double blurShare, forkShare;
+            using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
+            {
+                o.EnableProfiling = true;
+                o.ProfileOutputPathPrefix = Path.Combine(profileDirectory, "unet");
+            }))
+            {
+                using var runOptions = new RunOptions();
+                var forked = Modes.Single(m => m.Name == "SEG+CFG forked");
+                unet.Predict(Inputs(unet, info, forked, latent), runOptions);
+                var nodes = ReadProfile(unet.EndProfiling());
+                var total = nodes.Sum(n => n.Microseconds);
+                blurShare = nodes.Where(n => n.Name.Contains("/seg_blur", StringComparison.Ordinal)).Sum(n => n.Microseconds) / total;
+                forkShare = nodes.Where(n => n.Name.StartsWith("/seg_fork/", StringComparison.Ordinal)).Sum(n => n.Microseconds) / total;
             }
             Report(size, calls, layers, info, times, sharedFlops, totalFlops, blurShare, forkShare);
         }

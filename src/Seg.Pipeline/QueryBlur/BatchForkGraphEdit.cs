@@ -25,7 +25,7 @@ internal sealed class BatchForkGraphEdit(GraphProto graph)
     private readonly Dictionary<string, TensorKind> _kinds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _mapped = new(StringComparer.Ordinal);
     private readonly List<NodeProto> _inserted = [];
-    private readonly HashSet<string> _takenNames = AllNames(graph);
+    private readonly HashSet<string> _takenNames = QueryBlurGraphEdit.CollectNames(graph);
     private string _rows = "";
 
     /// <summary>What a tensor that crosses into the forked part needs there.</summary>
@@ -235,20 +235,6 @@ internal sealed class BatchForkGraphEdit(GraphProto graph)
             }
         }
         return producers;
-    }
-
-    private static HashSet<string> AllNames(GraphProto graph)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        names.UnionWith(graph.Input.Select(i => i.Name));
-        names.UnionWith(graph.Output.Select(o => o.Name));
-        names.UnionWith(graph.Initializer.Select(t => t.Name));
-        foreach (var node in graph.Node)
-        {
-            names.Add(node.Name);
-            names.UnionWith(node.Output);
-        }
-        return names;
     }
 
     // Keeps inserted names readable and unique: the source name with its leading slash dropped.

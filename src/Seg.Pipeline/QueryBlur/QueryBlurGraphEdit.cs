@@ -70,7 +70,8 @@ internal sealed class QueryBlurGraphEdit(GraphProto graph, long opsetVersion)
         graph.Node.AddRange(nodes);
     }
 
-    private static HashSet<string> CollectNames(GraphProto graph)
+    /// <summary>Every name the graph uses (inputs, outputs, initializers, value_info, nodes and their tensors).</summary>
+    internal static HashSet<string> CollectNames(GraphProto graph)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         names.UnionWith(graph.Input.Select(i => i.Name));
