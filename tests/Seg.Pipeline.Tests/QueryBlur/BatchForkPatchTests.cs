@@ -18,7 +18,8 @@ public class BatchForkPatchTests(TinyModelFixture models)
         Assert.Equal(UNetSegPatcher.ForkRowsInputName, info.ForkRowsInput);
         // mid comes before the up blocks in the graph, so the fork is at the mid block's first attn1.
         Assert.Equal("/mid_block/attentions.0/transformer_blocks.0/norm1/LayerNormalization_output_0", info.ForkTensor);
-        Assert.Equal(info, UNetSegPatcher.ReadPatchInfo(model));
+        var recorded = UNetSegPatcher.ReadPatchInfo(model)!;
+        Assert.Equal((info.Mode, info.ForkRowsInput, info.ForkTensor), (recorded.Mode, recorded.ForkRowsInput, recorded.ForkTensor));
         var graph = model.Graph;
         Assert.Contains(graph.Input, i => i.Name == UNetSegPatcher.ForkRowsInputName);
         Assert.Equal("seg_batch", graph.Output.Single(o => o.Name == "out_sample").Type.TensorType.Shape.Dim[0].DimParam);
