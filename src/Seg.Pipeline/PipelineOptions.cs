@@ -1,3 +1,4 @@
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
 
 namespace Seg.Pipeline;
@@ -16,6 +17,13 @@ public sealed record PipelineOptions
     /// <c>$XDG_CACHE_HOME/seg/patched-unet</c> (or <c>~/.cache/seg/patched-unet</c>).
     /// </summary>
     public string PatchCacheFolder { get; init; } = DefaultCacheFolder("patched-unet");
+
+    /// <summary>
+    /// How SEG-patched UNets are called. <see cref="SegPatchMode.Forked"/> (the default) runs the part of the UNet
+    /// before the first blurred layer once for the conditional and blurred branches; <see cref="SegPatchMode.Batched"/>
+    /// runs every item through the whole UNet and is the reference the forked mode equals.
+    /// </summary>
+    public SegPatchMode SegPatchMode { get; init; } = SegPatchMode.Forked;
 
     /// <summary>Receives warnings for the user (truncated prompts, provider fallback).</summary>
     public Action<string>? Warning { get; init; }

@@ -5,9 +5,9 @@ using Microsoft.ML.OnnxRuntime;
 using Seg.Pipeline.Guidance;
 using Seg.Pipeline.Models;
 using Seg.Pipeline.Noise;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
 using Seg.Pipeline.Schedulers;
-using Seg.Pipeline.Seg;
 using Seg.Pipeline.Text;
 using Seg.Pipeline.UNet;
 using Seg.Pipeline.Vae;
@@ -27,6 +27,8 @@ public sealed class SdxlPipeline : IDisposable
     private readonly VaeDecoder _vae;
     private readonly SchedulerConfig _schedulerConfig;
     private readonly Lazy<UNetSession> _plainUNet;
+    // Made after the first session, which settles the provider (CUDA, or the CPU after an allowed fallback).
+    private readonly Lazy<DeviceTensorCopier> _copier;
     private readonly ConcurrentDictionary<string, Lazy<SegUNet>> _segUNets = new();
 
     private SdxlPipeline(SdxlModelFolder model, PipelineOptions options)
@@ -38,6 +40,7 @@ public sealed class SdxlPipeline : IDisposable
         _text = new SdxlPromptEncoder(model, _sessions);
         _vae = new VaeDecoder(model, _sessions);
         _plainUNet = new Lazy<UNetSession>(() => new UNetSession(model.UNetPath, _sessions));
+        _copier = new Lazy<DeviceTensorCopier>(() => new DeviceTensorCopier(_sessions));
     }
 
     /// <summary>The model folder this pipeline renders with.</summary>
@@ -132,46 +135,58 @@ public sealed class SdxlPipeline : IDisposable
         }
 
         var timeIds = TimeIds(request);
-        var layouts = new Dictionary<bool, BatchLayout>();
+        // One layout and one binding (constants on the device) per SEG state: a guidance window switches between two.
+        var layouts = new Dictionary<bool, (BatchLayout Layout, UNetBinding Binding)>();
         var denoise = Stopwatch.StartNew();
         var guided = new float[latentSize];
+        var deviceResident = _sessions.ActiveProvider == ExecutionProviderKind.Cuda && _options.ExecutionProvider.CudaSettings.EnableCudaGraph;
 
         // 5. Denoising loop.
-        for (var step = 0; step < request.Steps; step++)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var segNow = request.SegActiveAt(step);
-            if (!layouts.TryGetValue(segNow, out var layout))
+            for (var step = 0; step < request.Steps; step++)
             {
-                layout = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
-                layouts[segNow] = layout;
-            }
-
-            var timestep = schedulers[0].Timesteps[step];
-            var sample = new float[layout.Batch * latentSize];
-            for (var item = 0; item < layout.Batch; item++)
-            {
-                var v = layout.Items[item].Image;
-                schedulers[v].ScaleModelInput(latents[v], step, sample.AsSpan(item * latentSize, latentSize));
-            }
-
-            var inputs = new UNetInputs(layout.Batch, latentHeight, latentWidth, sample, timestep, prompts.SequenceLength,
-                layout.HiddenStates, layout.TextEmbeds, layout.TimeIds, layout.ExtraInputs);
-            var eps = RunCancellable(() => unet.Predict(inputs, runOptions, unetClock), cancellationToken);
-
-            for (var v = 0; v < images; v++)
-            {
-                var cond = Slice(eps, layout.CondIndex(v), latentSize);
-                var uncond = layout.UncondIndex(v) is { } u ? Slice(eps, u, latentSize) : default;
-                var blurred = layout.BlurredIndex(v) is { } s ? Slice(eps, s, latentSize) : default;
-                NoiseGuidance.Combine(guided, cond, uncond, blurred, (float)request.GuidanceScale, (float)request.SegScale);
-                if (request.UsesCfg)
+                cancellationToken.ThrowIfCancellationRequested();
+                var segNow = request.SegActiveAt(step);
+                if (!layouts.TryGetValue(segNow, out var bound))
                 {
-                    NoiseGuidance.Rescale(guided, cond, (float)request.GuidanceRescale);
+                    var created = BatchLayout.Create(request, segNow, sigmas, prompts, timeIds, segUNet, latentHeight, latentWidth);
+                    var constants = new UNetInputs(created.Batch, latentHeight, latentWidth, [], 0, prompts.SequenceLength,
+                        created.HiddenStates, created.TextEmbeds, created.TimeIds, created.ExtraInputs, created.ForkRows);
+                    bound = (created, unet.Bind(constants, _copier.Value, deviceResident));
+                    layouts[segNow] = bound;
                 }
-                schedulers[v].Step(guided, step, latents[v], generators[v]);
+                var (layout, binding) = bound;
+
+                var timestep = schedulers[0].Timesteps[step];
+                for (var item = 0; item < layout.Batch; item++)
+                {
+                    var v = layout.InputItems[item].Image;
+                    schedulers[v].ScaleModelInput(latents[v], step, binding.Sample.Slice(item * latentSize, latentSize));
+                }
+                var eps = RunCancellable(() => binding.Predict(timestep, runOptions, unetClock), cancellationToken);
+
+                for (var v = 0; v < images; v++)
+                {
+                    var cond = Slice(eps, layout.CondIndex(v), latentSize);
+                    var uncond = layout.UncondIndex(v) is { } u ? Slice(eps, u, latentSize) : default;
+                    var blurred = layout.BlurredIndex(v) is { } s ? Slice(eps, s, latentSize) : default;
+                    NoiseGuidance.Combine(guided, cond, uncond, blurred, (float)request.GuidanceScale, (float)request.SegScale);
+                    if (request.UsesCfg)
+                    {
+                        NoiseGuidance.Rescale(guided, cond, (float)request.GuidanceRescale);
+                    }
+                    schedulers[v].Step(guided, step, latents[v], generators[v]);
+                }
+                progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
             }
-            progress?.Report(new RenderProgress(step + 1, request.Steps, timestep));
+        }
+        finally
+        {
+            foreach (var (_, binding) in layouts.Values)
+            {
+                binding.Dispose();
+            }
         }
         denoise.Stop();
 
@@ -246,9 +261,6 @@ public sealed class SdxlPipeline : IDisposable
         }
     }
 
-    /// <summary>The unpatched UNet session (benchmarks compare it with the patched one).</summary>
-    internal UNetSession PlainUNet => _plainUNet.Value;
-
     /// <summary>The SEG-patched UNet for a layer selection, patched and opened on first use.</summary>
     internal SegUNet GetSegUNet(string layers)
     {
@@ -259,6 +271,10 @@ public sealed class SdxlPipeline : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_copier.IsValueCreated)
+        {
+            _copier.Value.Dispose();
+        }
         _text.Dispose();
         _vae.Dispose();
         if (_plainUNet.IsValueCreated)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Seg.Pipeline.Runtime;
 
 namespace Seg.Worker;
 
@@ -44,6 +45,9 @@ public sealed record WorkerOptions
 
     /// <summary>Run on the CPU when a CUDA device cannot be loaded, instead of refusing to start.</summary>
     public bool AllowCpuFallback { get; set; }
+
+    /// <summary>CUDA provider settings for every <c>cuda:N</c> device (<c>Worker:Cuda:ConvAlgoSearch</c>, ...).</summary>
+    public CudaProviderSettings Cuda { get; set; } = new();
 
     /// <summary>Most models a slot keeps loaded; the least recently used one is unloaded beyond it.</summary>
     public int MaxModelsPerSlot { get; set; } = 1;

@@ -31,6 +31,17 @@ internal static class BenchCommand
         };
         guidance.SetAction(parse => RunGuidance(CliOptions.ResolveModel(parse.GetValue(model)), parse.GetValue(size), parse.GetValue(steps), parse.GetValue(repeats)));
 
+        var unetSize = new Option<int>("--size") { Description = "Image width and height.", DefaultValueFactory = _ => 512 };
+        var calls = new Option<int>("--calls") { Description = "Timed UNet calls per mode (the median is reported).", DefaultValueFactory = _ => 3 };
+        var layers = new Option<string>("--layers") { Description = "SEG layers of the patch.", DefaultValueFactory = _ => "mid" };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0: its default).", DefaultValueFactory = _ => 0 };
+        var unet = new Command("unet", "UNet calls of plain, CFG, SEG and SEG+CFG steps, SEG batched and forked, interleaved, next to the FLOP prediction; the blur's share. For the SDXL-sized model (seg tiny-model --profile sdxl).")
+        {
+            model, unetSize, calls, layers, threads,
+        };
+        unet.SetAction(parse => UNetModesBench.Run(CliOptions.ResolveModel(parse.GetValue(model)), parse.GetValue(unetSize), parse.GetValue(calls),
+            parse.GetValue(layers)!, parse.GetValue(threads)));
+
         var farmUrl = new Option<string>("--farm") { Description = "Coordinator URL of a running farm.", Required = true };
         var apiKey = CliOptions.ApiKey();
         var tasks = new Option<int>("--tasks") { Description = "Tasks in the throughput sweep.", DefaultValueFactory = _ => 2000 };
@@ -52,7 +63,7 @@ internal static class BenchCommand
             return FarmBench.RunAsync(settings, cancellationToken);
         });
 
-        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, farm };
+        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, unet, farm };
     }
 
     private static RenderRequest Request(int size, int steps) => new()
@@ -115,7 +126,7 @@ internal static class BenchCommand
             }
         }
 
-        var (plainUNetMs, patchedUNetMs) = Seg.Pipeline.UNet.UNetBlurBenchmark.Measure(pipeline, size, repeats * steps);
+        var (plainUNetMs, patchedUNetMs) = UNetBlurBench.Measure(modelFolder, size, repeats * steps);
         Console.Out.WriteLine($"seg bench guidance: {size}x{size}, {steps} steps, median of {repeats}, {pipeline.ExecutionProvider}");
         Console.Out.WriteLine("| sampling | UNet batch | ms per step | ratio to plain |");
         Console.Out.WriteLine("|---|---:|---:|---:|");

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Seg.Pipeline;
 using Seg.Pipeline.Models;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
 namespace Seg.Cli.Commands;
 
@@ -31,7 +31,7 @@ internal static class PatchCommand
             {
                 patchedPath = PatchedUNetCache.GetOrCreate(folder.UNetPath, selection, new PipelineOptions().PatchCacheFolder);
             }
-            var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))!;
+            var info = UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(patchedPath))!;
             Console.Out.WriteLine($"patched {info.PatchedNodes.Count} attn1 layer(s) ({info.Layers}), patch version {info.PatchVersion}: {patchedPath}");
             foreach (var pair in info.Inputs)
             {

@@ -23,6 +23,9 @@ public sealed record ExecutionProviderOptions(
     bool AllowCpuFallback = false,
     int IntraOpThreads = 0)
 {
+    /// <summary>CUDA provider settings (convolution search, arena, CUDA graphs); ignored on the CPU.</summary>
+    public CudaProviderSettings CudaSettings { get; init; } = new();
+
     /// <summary>The CPU provider with default threading.</summary>
     public static ExecutionProviderOptions Cpu { get; } = new();
 

@@ -52,9 +52,12 @@ public sealed class OnnxSessionFactory
         }
         if (ActiveProvider == ExecutionProviderKind.Cuda)
         {
+            var providerOptions = Options.CudaSettings.ToProviderOptions(Options.DeviceId);
             try
             {
-                options.AppendExecutionProvider_CUDA(Options.DeviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>(providerOptions));
+                options.AppendExecutionProvider_CUDA(cuda);
             }
             catch (OnnxRuntimeException ex)
             {
@@ -76,14 +79,30 @@ public sealed class OnnxSessionFactory
         return options;
     }
 
+    /// <summary>Where bound tensors live for the active provider: the CUDA device's memory, or the CPU's.</summary>
+    public OrtMemoryInfo DeviceMemory() => ActiveProvider == ExecutionProviderKind.Cuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Options.DeviceId, OrtMemType.Default)
+        : OrtMemoryInfo.DefaultInstance;
+
+    /// <summary>Opens a session for a model given as bytes on the active provider.</summary>
+    public InferenceSession CreateSession(byte[] model)
+    {
+        using var options = CreateSessionOptions();
+        return new InferenceSession(model, options);
+    }
+
     /// <summary>
     /// Opens a session for a model file on the active provider. <paramref name="externalDataFolder"/> names the
     /// folder that holds the model's external weight files when it is not the model's own (a patched graph
     /// kept in a cache whose weights stay beside the original UNet).
     /// </summary>
-    public InferenceSession CreateSession(string modelPath, string? externalDataFolder = null)
+    /// <param name="modelPath">The model file.</param>
+    /// <param name="externalDataFolder">Folder of its external weights when not beside it.</param>
+    /// <param name="configure">Changes to the session options (benchmarks: profiling, optimisation level).</param>
+    public InferenceSession CreateSession(string modelPath, string? externalDataFolder = null, Action<SessionOptions>? configure = null)
     {
         using var options = CreateSessionOptions();
+        configure?.Invoke(options);
         if (externalDataFolder is null)
         {
             return new InferenceSession(modelPath, options);

@@ -19,12 +19,23 @@ internal sealed class OnnxGraphBuilder
     private readonly List<string> _scopes = [];
     private readonly Dictionary<string, int> _nodeNameUses = new(StringComparer.Ordinal);
     private readonly Random _random;
+    private readonly Stream? _externalData;
+    private readonly string _externalLocation;
 
-    public OnnxGraphBuilder(bool fp16, int seed)
+    /// <summary>Creates a builder whose weights are drawn from <paramref name="seed"/>.</summary>
+    /// <param name="fp16">Float16 weights and activations.</param>
+    /// <param name="seed">Seed of the weights.</param>
+    /// <param name="externalData">When set, each weight is written to this stream as it is drawn and the graph only
+    /// refers to it (ONNX external data named <paramref name="externalLocation"/>), so memory stays bounded by the
+    /// largest weight whatever the model's size.</param>
+    /// <param name="externalLocation">The data file's name relative to the model file.</param>
+    public OnnxGraphBuilder(bool fp16, int seed, Stream? externalData = null, string externalLocation = "")
     {
         Fp16 = fp16;
         // System.Random with a seed uses the legacy, fully deterministic algorithm on every platform.
         _random = new Random(seed);
+        _externalData = externalData;
+        _externalLocation = externalLocation;
     }
 
     /// <summary>Whether weights and activations are float16.</summary>
@@ -211,8 +222,30 @@ internal sealed class OnnxGraphBuilder
     public string Parameter(string leaf, int[] dims, float[] values)
     {
         var name = ParameterName(leaf);
-        _graph.Initializer.Add(FloatTensor(name, FloatType, dims, values));
+        var tensor = FloatTensor(name, FloatType, dims, values);
+        if (_externalData is not null)
+        {
+            MoveToExternalData(tensor, _externalData, _externalLocation);
+        }
+        _graph.Initializer.Add(tensor);
         return name;
+    }
+
+    /// <summary>Appends <paramref name="tensor"/>'s raw data to <paramref name="data"/> and makes the tensor refer to it.</summary>
+    public static void MoveToExternalData(TensorProto tensor, Stream data, string location)
+    {
+        // Align each tensor as onnx's external-data helper may; harmless for readers, friendly to mmap.
+        const int Alignment = 64;
+        var padding = (int)((Alignment - (data.Position % Alignment)) % Alignment);
+        data.Write(new byte[padding]);
+        var offset = data.Position;
+        var bytes = tensor.RawData.Span;
+        data.Write(bytes);
+        tensor.RawData = ByteString.Empty;
+        tensor.DataLocation = TensorProto.Types.DataLocation.External;
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     private float NextGaussian()

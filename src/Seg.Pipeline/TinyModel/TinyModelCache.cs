@@ -23,7 +23,8 @@ public static class TinyModelCache
                    (options.Fp16 ? "-fp16" : "") +
                    (options.ExternalUNetData ? "-external" : "") +
                    (options.TimestepForm != TimestepForm.FloatVector ? $"-{options.TimestepForm.ToString().ToLowerInvariant()}" : "") +
-                   (options.Seed != new TinyModelOptions().Seed ? $"-seed{options.Seed}" : "");
+                   (options.Seed != new TinyModelOptions().Seed ? $"-seed{options.Seed}" : "") +
+                   (options.Profile != ModelProfile.Tiny ? $"-{options.Profile.ToString().ToLowerInvariant()}" : "");
         var folder = Path.Combine(Path.GetFullPath(cacheRoot), name);
         if (File.Exists(Path.Combine(folder, "model_index.json")))
         {

@@ -18,8 +18,11 @@ public enum TimestepForm
 /// <param name="TimestepForm">The dtype and rank of the UNet <c>timestep</c> input.</param>
 /// <param name="ExternalUNetData">Store every UNet initializer in <c>unet/model.onnx_data</c> as ONNX external data.</param>
 /// <param name="Seed">Seed of the weights; the same seed gives the same bytes on every run.</param>
+/// <param name="Profile">The architecture: the tiny test model, or SDXL base's sizes for benchmarks (whose UNet
+/// weights are always external data, written as they are drawn).</param>
 public sealed record TinyModelOptions(
     bool Fp16 = false,
     TimestepForm TimestepForm = TimestepForm.FloatVector,
     bool ExternalUNetData = false,
-    int Seed = 1234);
+    int Seed = 1234,
+    ModelProfile Profile = ModelProfile.Tiny);

@@ -42,26 +42,41 @@ public static class TinySdxlModelWriter
 
         Directory.CreateDirectory(outputFolder);
         var dtype = options.Fp16 ? "float16" : "float32";
+        var architecture = ModelArchitecture.For(options.Profile);
+        var label = options.Profile switch
+        {
+            ModelProfile.Sdxl => "SDXL-sized, random weights",
+            ModelProfile.SdxlMini => "SDXL structure at 1/16 width",
+            _ => "tiny SDXL",
+        };
 
         // Each component has its own seed so that changing one graph leaves the others' weights alone.
         var textEncoder = new OnnxGraphBuilder(options.Fp16, options.Seed);
-        TinyTextEncoderGraphs.BuildClipL(textEncoder);
-        WriteModel(Path.Combine(outputFolder, "text_encoder"), textEncoder.ToModel("CLIPTextModel (tiny)"), external: false);
-        WriteJson(Path.Combine(outputFolder, "text_encoder", "config.json"), TextEncoderConfig(withProjection: false, dtype));
+        TinyTextEncoderGraphs.BuildClipL(textEncoder, architecture.ClipLHidden);
+        WriteModel(Path.Combine(outputFolder, "text_encoder"), textEncoder.ToModel("CLIPTextModel (tiny)"));
+        WriteJson(Path.Combine(outputFolder, "text_encoder", "config.json"), TextEncoderConfig(withProjection: false, dtype, architecture.ClipLHidden));
 
         var textEncoder2 = new OnnxGraphBuilder(options.Fp16, options.Seed + 1);
-        TinyTextEncoderGraphs.BuildClipG(textEncoder2);
-        WriteModel(Path.Combine(outputFolder, "text_encoder_2"), textEncoder2.ToModel("CLIPTextModelWithProjection (tiny)"), external: false);
-        WriteJson(Path.Combine(outputFolder, "text_encoder_2", "config.json"), TextEncoderConfig(withProjection: true, dtype));
+        TinyTextEncoderGraphs.BuildClipG(textEncoder2, architecture.ClipGHidden);
+        WriteModel(Path.Combine(outputFolder, "text_encoder_2"), textEncoder2.ToModel("CLIPTextModelWithProjection (tiny)"));
+        WriteJson(Path.Combine(outputFolder, "text_encoder_2", "config.json"), TextEncoderConfig(withProjection: true, dtype, architecture.ClipGHidden));
 
-        var unet = new OnnxGraphBuilder(options.Fp16, options.Seed + 2);
-        TinyUNetGraph.Build(unet, options.TimestepForm);
-        WriteModel(Path.Combine(outputFolder, "unet"), unet.ToModel("UNet2DConditionModel (tiny SDXL)"), options.ExternalUNetData);
-        WriteJson(Path.Combine(outputFolder, "unet", "config.json"), UNetConfig(dtype));
+        // A large UNet cannot be one protobuf (2 GB limit) nor sit in memory: its weights stream to the data file.
+        var unetFolder = Path.Combine(outputFolder, "unet");
+        Directory.CreateDirectory(unetFolder);
+        var dataPath = Path.Combine(unetFolder, ExternalDataFileName);
+        var external = options.ExternalUNetData || options.Profile == ModelProfile.Sdxl;
+        using (var data = external ? new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20) : null)
+        {
+            var unet = new OnnxGraphBuilder(options.Fp16, options.Seed + 2, data, ExternalDataFileName);
+            new TinyUNetGraph(architecture).Build(unet, options.TimestepForm);
+            WriteModel(unetFolder, unet.ToModel($"UNet2DConditionModel ({label})"), keepExternalData: external);
+        }
+        WriteJson(Path.Combine(unetFolder, "config.json"), UNetConfig(dtype, architecture));
 
         var vae = new OnnxGraphBuilder(options.Fp16, options.Seed + 3);
         TinyVaeDecoderGraph.Build(vae);
-        WriteModel(Path.Combine(outputFolder, "vae_decoder"), vae.ToModel("AutoencoderKL decoder (tiny)"), external: false);
+        WriteModel(Path.Combine(outputFolder, "vae_decoder"), vae.ToModel("AutoencoderKL decoder (tiny)"));
         WriteJson(Path.Combine(outputFolder, "vae_decoder", "config.json"), VaeConfig(dtype));
 
         WriteTokenizer(Path.Combine(outputFolder, "tokenizer"), padToken: "<|endoftext|>", "openai/clip-vit-large-patch14");
@@ -70,41 +85,17 @@ public static class TinySdxlModelWriter
         WriteJson(Path.Combine(outputFolder, "model_index.json"), ModelIndex());
     }
 
-    private static void WriteModel(string folder, ModelProto model, bool external)
+    private static void WriteModel(string folder, ModelProto model, bool keepExternalData = false)
     {
         Directory.CreateDirectory(folder);
         var dataPath = Path.Combine(folder, ExternalDataFileName);
-        if (external)
-        {
-            using var data = new FileStream(dataPath, FileMode.Create, FileAccess.Write);
-            foreach (var initializer in model.Graph.Initializer)
-            {
-                MoveToExternalData(initializer, data);
-            }
-        }
-        else if (File.Exists(dataPath))
+        if (!keepExternalData && File.Exists(dataPath))
         {
             // A stale weight file from an earlier external write would be misleading.
             File.Delete(dataPath);
         }
         using var output = new FileStream(Path.Combine(folder, "model.onnx"), FileMode.Create, FileAccess.Write);
         model.WriteTo(output);
-    }
-
-    private static void MoveToExternalData(TensorProto tensor, FileStream data)
-    {
-        // Align each tensor as onnx's external-data helper may; harmless for readers, friendly to mmap.
-        const int Alignment = 64;
-        var padding = (int)((Alignment - (data.Position % Alignment)) % Alignment);
-        data.Write(new byte[padding]);
-        var offset = data.Position;
-        var bytes = tensor.RawData.Span;
-        data.Write(bytes);
-        tensor.RawData = ByteString.Empty;
-        tensor.DataLocation = TensorProto.Types.DataLocation.External;
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = ExternalDataFileName });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     private static void WriteTokenizer(string folder, string padToken, string nameOrPath)
@@ -197,9 +188,8 @@ public static class TinySdxlModelWriter
         ["use_karras_sigmas"] = false,
     };
 
-    private static JsonObject TextEncoderConfig(bool withProjection, string dtype)
+    private static JsonObject TextEncoderConfig(bool withProjection, string dtype, int hidden)
     {
-        var hidden = withProjection ? TinyTextEncoderGraphs.ClipGHidden : TinyTextEncoderGraphs.ClipLHidden;
         return new JsonObject
         {
             ["architectures"] = new JsonArray(withProjection ? "CLIPTextModelWithProjection" : "CLIPTextModel"),
@@ -218,39 +208,39 @@ public static class TinySdxlModelWriter
             ["num_attention_heads"] = TinyTextEncoderGraphs.Heads,
             ["num_hidden_layers"] = TinyTextEncoderGraphs.Layers,
             ["pad_token_id"] = 1,
-            ["projection_dim"] = withProjection ? TinyTextEncoderGraphs.ProjectionDim : hidden,
+            ["projection_dim"] = hidden,
             ["torch_dtype"] = dtype,
             ["transformers_version"] = TransformersVersion,
             ["vocab_size"] = TinyTextEncoderGraphs.VocabSize,
         };
     }
 
-    private static JsonObject UNetConfig(string dtype) => new()
+    private static JsonObject UNetConfig(string dtype, ModelArchitecture a) => new()
     {
         ["_class_name"] = "UNet2DConditionModel",
         ["_diffusers_version"] = DiffusersVersion,
         ["act_fn"] = "silu",
         ["addition_embed_type"] = "text_time",
-        ["addition_time_embed_dim"] = TinyUNetGraph.AdditionTimeEmbedDim,
-        ["attention_head_dim"] = new JsonArray(TinyUNetGraph.BlockOutChannels.Select(c => (JsonNode?)(c / TinyUNetGraph.HeadDim)).ToArray()),
-        ["block_out_channels"] = new JsonArray(TinyUNetGraph.BlockOutChannels.Select(c => (JsonNode?)c).ToArray()),
+        ["addition_time_embed_dim"] = a.AdditionTimeEmbedDim,
+        ["attention_head_dim"] = new JsonArray(a.BlockOutChannels.Select(c => (JsonNode?)(c / a.HeadDim)).ToArray()),
+        ["block_out_channels"] = new JsonArray(a.BlockOutChannels.Select(c => (JsonNode?)c).ToArray()),
         ["center_input_sample"] = false,
-        ["cross_attention_dim"] = TinyUNetGraph.CrossAttentionDim,
+        ["cross_attention_dim"] = a.CrossAttentionDim,
         ["down_block_types"] = new JsonArray("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
         ["downsample_padding"] = 1,
         ["flip_sin_to_cos"] = true,
         ["freq_shift"] = 0,
         ["in_channels"] = TinyUNetGraph.LatentChannels,
-        ["layers_per_block"] = TinyUNetGraph.LayersPerBlock,
+        ["layers_per_block"] = a.LayersPerBlock,
         ["mid_block_type"] = "UNetMidBlock2DCrossAttn",
         ["norm_eps"] = 0.00001m,
-        ["norm_num_groups"] = TinyUNetGraph.Groups,
+        ["norm_num_groups"] = a.Groups,
         ["out_channels"] = TinyUNetGraph.LatentChannels,
-        ["projection_class_embeddings_input_dim"] = TinyUNetGraph.PooledDim + (TinyUNetGraph.TimeIdCount * TinyUNetGraph.AdditionTimeEmbedDim),
-        // Native size 256x256 (diffusers' default = sample_size * 8): the demo renders in seconds on a CPU.
-        ["sample_size"] = 32,
+        ["projection_class_embeddings_input_dim"] = a.PooledDim + (TinyUNetGraph.TimeIdCount * a.AdditionTimeEmbedDim),
+        // diffusers' default size = sample_size * 8: 256x256 for the tiny model (seconds on a CPU), 1024x1024 for SDXL.
+        ["sample_size"] = a.SampleSize,
         ["torch_dtype"] = dtype,
-        ["transformer_layers_per_block"] = new JsonArray(TinyUNetGraph.DownTransformerDepth.Select(d => (JsonNode?)Math.Max(d, 1)).ToArray()),
+        ["transformer_layers_per_block"] = new JsonArray(a.DownTransformerDepth.Select(d => (JsonNode?)Math.Max(d, 1)).ToArray()),
         ["up_block_types"] = new JsonArray("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
         ["upcast_attention"] = false,
         ["use_linear_projection"] = true,

@@ -13,31 +13,29 @@ internal static class TinyTextEncoderGraphs
     public const int MaxPositions = 77;
     public const int Layers = 2;
     public const int Heads = 2;
-    public const int ClipLHidden = 32;
-    public const int ClipGHidden = 64;
-    public const int ProjectionDim = ClipGHidden;
 
     /// <summary>text_encoder: outputs last_hidden_state, pooler_output, hidden_states.0..2.</summary>
-    public static void BuildClipL(OnnxGraphBuilder b)
+    public static void BuildClipL(OnnxGraphBuilder b, int width)
     {
         var ids = b.Input("input_ids", OnnxGraphBuilder.Int64, "batch_size", "sequence_length");
-        var (last, pooled, hidden) = TextTransformer(b, ids, ClipLHidden, quickGelu: true);
+        var (last, pooled, hidden) = TextTransformer(b, ids, width, quickGelu: true);
         var f = b.FloatType;
-        b.Output(last, "last_hidden_state", f, "batch_size", "sequence_length", ClipLHidden);
-        b.Output(pooled, "pooler_output", f, "batch_size", ClipLHidden);
-        AddHiddenStateOutputs(b, hidden, ClipLHidden);
+        b.Output(last, "last_hidden_state", f, "batch_size", "sequence_length", width);
+        b.Output(pooled, "pooler_output", f, "batch_size", width);
+        AddHiddenStateOutputs(b, hidden, width);
     }
 
-    /// <summary>text_encoder_2: outputs text_embeds, last_hidden_state, hidden_states.0..2.</summary>
-    public static void BuildClipG(OnnxGraphBuilder b)
+    /// <summary>text_encoder_2: outputs text_embeds, last_hidden_state, hidden_states.0..2 (projection width = hidden width).</summary>
+    public static void BuildClipG(OnnxGraphBuilder b, int width)
     {
+        var projectionDim = width;
         var ids = b.Input("input_ids", OnnxGraphBuilder.Int64, "batch_size", "sequence_length");
-        var (last, pooled, hidden) = TextTransformer(b, ids, ClipGHidden, quickGelu: false);
-        var textEmbeds = Linear(b, "text_projection", pooled, ClipGHidden, ProjectionDim, bias: false);
+        var (last, pooled, hidden) = TextTransformer(b, ids, width, quickGelu: false);
+        var textEmbeds = Linear(b, "text_projection", pooled, width, projectionDim, bias: false);
         var f = b.FloatType;
-        b.Output(textEmbeds, "text_embeds", f, "batch_size", ProjectionDim);
-        b.Output(last, "last_hidden_state", f, "batch_size", "sequence_length", ClipGHidden);
-        AddHiddenStateOutputs(b, hidden, ClipGHidden);
+        b.Output(textEmbeds, "text_embeds", f, "batch_size", projectionDim);
+        b.Output(last, "last_hidden_state", f, "batch_size", "sequence_length", width);
+        AddHiddenStateOutputs(b, hidden, width);
     }
 
     private static void AddHiddenStateOutputs(OnnxGraphBuilder b, IReadOnlyList<string> hidden, int channels)

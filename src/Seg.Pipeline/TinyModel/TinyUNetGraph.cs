@@ -3,30 +3,39 @@ using static Seg.Pipeline.TinyModel.TinyLayers;
 namespace Seg.Pipeline.TinyModel;
 
 /// <summary>
-/// diffusers' SDXL <c>UNet2DConditionModel</c> in miniature: block_out_channels (32, 64, 64), one resnet per
-/// down block, transformer depths (-, 1, 2) down, 2 in the middle, (2, 1, -) up, text_time added embedding.
+/// diffusers' SDXL <c>UNet2DConditionModel</c> built from a <see cref="ModelArchitecture"/>: down blocks
+/// (DownBlock2D, CrossAttnDownBlock2D...), a cross-attention mid block, the mirrored up blocks, and the text_time
+/// added embedding, with the exporter's node names. <see cref="ModelArchitecture.Tiny"/> is the miniature the tests
+/// use; <see cref="ModelArchitecture.Sdxl"/> has SDXL base's sizes.
 /// </summary>
-internal static class TinyUNetGraph
+internal sealed class TinyUNetGraph(ModelArchitecture architecture)
 {
     public const int LatentChannels = 4;
-    public const int CrossAttentionDim = TinyTextEncoderGraphs.ClipLHidden + TinyTextEncoderGraphs.ClipGHidden;
-    public const int PooledDim = TinyTextEncoderGraphs.ClipGHidden;
     public const int TimeIdCount = 6;
-    public const int AdditionTimeEmbedDim = 8;
-    public const int TimeEmbedDim = 128;
-    public const int Groups = 8;
-    public const int HeadDim = 32;
-    public static readonly int[] BlockOutChannels = [32, 64, 64];
-    public static readonly int[] DownTransformerDepth = [0, 1, 2];
-    public const int MidTransformerDepth = 2;
-    public static readonly int[] UpTransformerDepth = [2, 1, 0];
-    public const int LayersPerBlock = 1;
 
-    /// <summary>
-    /// GEGLU inner width over channels. diffusers uses 4; 2 keeps the fp32 folder under 30 MiB, since the two
-    /// text encoders' real-size vocabularies (49408 rows) already take about 19.6 MB.
-    /// </summary>
-    public const int FeedForwardMult = 2;
+    private int[] BlockOutChannels => architecture.BlockOutChannels;
+
+    private int[] DownTransformerDepth => architecture.DownTransformerDepth;
+
+    private int MidTransformerDepth => architecture.MidTransformerDepth;
+
+    private int[] UpTransformerDepth => architecture.UpTransformerDepth;
+
+    private int LayersPerBlock => architecture.LayersPerBlock;
+
+    private int CrossAttentionDim => architecture.CrossAttentionDim;
+
+    private int PooledDim => architecture.PooledDim;
+
+    private int AdditionTimeEmbedDim => architecture.AdditionTimeEmbedDim;
+
+    private int TimeEmbedDim => architecture.TimeEmbedDim;
+
+    private int Groups => architecture.Groups;
+
+    private int HeadDim => architecture.HeadDim;
+
+    private int FeedForwardMult => architecture.FeedForwardMult;
 
     /// <summary>
     /// Multiplier of to_q and to_k over a unit-variance init. Attention logits then have a standard deviation
@@ -38,7 +47,7 @@ internal static class TinyUNetGraph
     private const float ResnetEps = 1e-5f;
     private const float TransformerGroupNormEps = 1e-6f;
 
-    public static void Build(OnnxGraphBuilder b, TimestepForm timestepForm)
+    public void Build(OnnxGraphBuilder b, TimestepForm timestepForm)
     {
         var f = b.FloatType;
         var sample = b.Input("sample", f, "batch_size", LatentChannels, "height", "width");
@@ -158,7 +167,7 @@ internal static class TinyUNetGraph
         return b.Fp16 ? b.Op("Cast", [emb], OnnxGraphBuilder.Attr("to", (long)OnnxGraphBuilder.Float16)) : emb;
     }
 
-    private static string TimestepEmbedding(OnnxGraphBuilder b, string module, string x, int inFeatures)
+    private string TimestepEmbedding(OnnxGraphBuilder b, string module, string x, int inFeatures)
     {
         using var scope = b.Scope(module);
         var h = Gemm(b, "linear_1", x, inFeatures, TimeEmbedDim);
@@ -166,7 +175,7 @@ internal static class TinyUNetGraph
         return Gemm(b, "linear_2", h, TimeEmbedDim, TimeEmbedDim);
     }
 
-    private static string Resnet(OnnxGraphBuilder b, string module, string x, string emb, int inChannels, int outChannels)
+    private string Resnet(OnnxGraphBuilder b, string module, string x, string emb, int inChannels, int outChannels)
     {
         using var scope = b.Scope(module);
         var h = GroupNorm(b, "norm1", x, inChannels, Groups, ResnetEps);
@@ -195,7 +204,7 @@ internal static class TinyUNetGraph
     }
 
     /// <summary>Transformer2DModel with use_linear_projection (as SDXL): norm, proj_in, blocks, proj_out, residual.</summary>
-    private static string Transformer2D(OnnxGraphBuilder b, string module, string x, string context, int channels, int depth)
+    private string Transformer2D(OnnxGraphBuilder b, string module, string x, string context, int channels, int depth)
     {
         using var scope = b.Scope(module);
         var h = GroupNorm(b, "norm", x, channels, Groups, TransformerGroupNormEps);
@@ -214,7 +223,7 @@ internal static class TinyUNetGraph
         return b.Op("Add", h, x);
     }
 
-    private static string TransformerBlock(OnnxGraphBuilder b, string module, string x, string context, int channels)
+    private string TransformerBlock(OnnxGraphBuilder b, string module, string x, string context, int channels)
     {
         using var scope = b.Scope(module);
         var h = x;
@@ -228,7 +237,7 @@ internal static class TinyUNetGraph
     /// diffusers Attention: bias-free to_q/to_k/to_v MatMuls on [B, N, C], heads, softmax(QK^T * scale) V, to_out.0.
     /// The to_q MatMul output feeds the head reshape directly: the SEG patch inserts its blur right there.
     /// </summary>
-    private static string Attention(OnnxGraphBuilder b, string module, string x, string? context, int channels, int contextChannels)
+    private string Attention(OnnxGraphBuilder b, string module, string x, string? context, int channels, int contextChannels)
     {
         using var scope = b.Scope(module);
         var heads = channels / HeadDim;
@@ -249,7 +258,7 @@ internal static class TinyUNetGraph
     }
 
     /// <summary>FeedForward with GEGLU: net.0.proj to 2 x inner, value * gelu(gate), net.2 back to C.</summary>
-    private static string FeedForward(OnnxGraphBuilder b, string module, string x, int channels)
+    private string FeedForward(OnnxGraphBuilder b, string module, string x, int channels)
     {
         using var scope = b.Scope(module);
         var inner = channels * FeedForwardMult;

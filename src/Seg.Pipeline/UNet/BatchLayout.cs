@@ -1,4 +1,4 @@
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Text;
 
 namespace Seg.Pipeline.UNet;
@@ -17,22 +17,35 @@ internal readonly record struct BatchItem(BatchItemKind Kind, int Image);
 /// <summary>
 /// The items of one UNet call and their constant inputs. Per image: [uncond if CFG], cond, [blurred if SEG
 /// is active at this step]. Non-blurred items get identity blur operators, so one call serves all of them.
+/// With a forked patch the call takes only the unblurred items (<see cref="InputItems"/>) and the graph copies
+/// each image's cond row for its blurred item (<see cref="ForkRows"/>); the prediction has one row per item of
+/// <see cref="Items"/> either way.
 /// </summary>
 internal sealed class BatchLayout
 {
-    private BatchLayout(BatchItem[] items, float[] hiddenStates, float[] textEmbeds, float[] timeIds,
-        IReadOnlyList<(string Name, float[] Data, long[] Shape)> extraInputs)
+    private BatchLayout(BatchItem[] items, BatchItem[] inputItems, long[]? forkRows, float[] hiddenStates, float[] textEmbeds,
+        float[] timeIds, IReadOnlyList<(string Name, float[] Data, long[] Shape)> extraInputs)
     {
         Items = items;
+        InputItems = inputItems;
+        ForkRows = forkRows;
         HiddenStates = hiddenStates;
         TextEmbeds = textEmbeds;
         TimeIds = timeIds;
         ExtraInputs = extraInputs;
     }
 
+    /// <summary>The rows of the prediction.</summary>
     public BatchItem[] Items { get; }
 
-    public int Batch => Items.Length;
+    /// <summary>The rows the UNet is called with: every item, or the unblurred ones for a forked patch.</summary>
+    public BatchItem[] InputItems { get; }
+
+    /// <summary>For a forked patch: the row of <see cref="InputItems"/> that each item of <see cref="Items"/> copies.</summary>
+    public long[]? ForkRows { get; }
+
+    /// <summary>Rows in the UNet call.</summary>
+    public int Batch => InputItems.Length;
 
     public float[] HiddenStates { get; }
 
@@ -78,10 +91,17 @@ internal sealed class BatchLayout
             }
         }
 
+        var forked = segUNet?.Mode == SegPatchMode.Forked;
+        var inputItems = forked ? items.Where(i => i.Kind != BatchItemKind.Blurred).ToList() : items;
+        // A blurred item equals its image's cond item until the first blurred layer: it forks from that row.
+        long[]? forkRows = forked
+            ? items.Select(i => (long)inputItems.IndexOf(i.Kind == BatchItemKind.Blurred ? i with { Kind = BatchItemKind.Cond } : i)).ToArray()
+            : null;
+
         var hidden = new List<float>();
         var pooled = new List<float>();
         var times = new List<float>();
-        foreach (var item in items)
+        foreach (var item in inputItems)
         {
             var embedding = item.Kind == BatchItemKind.Uncond ? prompts.Negative : prompts.Positive;
             hidden.AddRange(embedding.Tokens);
@@ -100,7 +120,7 @@ internal sealed class BatchLayout
                 extra.Add((op.ColsInput, Operators(items, sigmas, cols), [items.Count, cols, cols]));
             }
         }
-        return new BatchLayout([.. items], [.. hidden], [.. pooled], [.. times], extra);
+        return new BatchLayout([.. items], [.. inputItems], forkRows, [.. hidden], [.. pooled], [.. times], extra);
     }
 
     /// <summary>The stacked n x n operators of a batch: the Gaussian for blurred items, identity for others.</summary>

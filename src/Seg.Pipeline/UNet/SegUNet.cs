@@ -1,6 +1,6 @@
 using Seg.Pipeline.Models;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
-using Seg.Pipeline.Seg;
 
 namespace Seg.Pipeline.UNet;
 
@@ -11,21 +11,29 @@ namespace Seg.Pipeline.UNet;
 internal sealed record SegOperatorInputs(string RowsInput, string ColsInput, int Factor);
 
 /// <summary>A UNet patched for one SEG layer selection, its session, and the operator inputs it takes.</summary>
-internal sealed record SegUNet(UNetSession Session, string Layers, string PatchVersion, IReadOnlyList<SegOperatorInputs> Operators)
+/// <param name="Session">The patched UNet's session.</param>
+/// <param name="Layers">The canonical layer selection.</param>
+/// <param name="PatchVersion">The patch version, for provenance.</param>
+/// <param name="Operators">The blur operator inputs, one pair per grid factor.</param>
+/// <param name="Mode">Batched (every item in) or forked (uncond and cond in, the graph forks the blurred rows).</param>
+/// <param name="ForkRowsInput">The fork rows input of a forked patch, else null.</param>
+internal sealed record SegUNet(UNetSession Session, string Layers, string PatchVersion, IReadOnlyList<SegOperatorInputs> Operators,
+    SegPatchMode Mode, string? ForkRowsInput)
 {
     public static SegUNet Open(SdxlModelFolder model, SegLayerSelection selection, PipelineOptions options, OnnxSessionFactory sessions)
     {
-        var patchedPath = PatchedUNetCache.GetOrCreate(model.UNetPath, selection, options.PatchCacheFolder);
-        var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))
+        var patchedPath = PatchedUNetCache.GetOrCreate(model.UNetPath, selection, options.PatchCacheFolder, options.SegPatchMode);
+        var info = UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(patchedPath))
             ?? throw new ModelFolderException($"model: the patched UNet '{patchedPath}' carries no SEG patch metadata");
         var session = new UNetSession(patchedPath, sessions, Path.GetDirectoryName(model.UNetPath));
         var operators = info.Inputs.Select(i => new SegOperatorInputs(i.RowsInput, i.ColumnsInput, i.Factor)).ToList();
-        var missing = operators.SelectMany(o => new[] { o.RowsInput, o.ColsInput }).Where(n => !session.ExtraInputNames.Contains(n)).ToList();
+        var missing = operators.SelectMany(o => new[] { o.RowsInput, o.ColsInput }).Concat(info.ForkRowsInput is { } fork ? [fork] : []).Where(n => !session.ExtraInputNames.Contains(n)).ToList();
         if (missing.Count > 0)
         {
             session.Dispose();
             throw new ModelFolderException($"model: the patched UNet lacks the SEG inputs {string.Join(", ", missing)}");
         }
-        return new SegUNet(session, info.Layers, info.PatchVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), operators);
+        return new SegUNet(session, info.Layers, info.PatchVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), operators,
+            info.Mode, info.ForkRowsInput);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Seg.Pipeline.Models;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
 
 namespace Seg.Pipeline.UNet;
@@ -16,6 +17,8 @@ namespace Seg.Pipeline.UNet;
 /// <param name="TextEmbeds">Pooled prompt embeddings, batch x pooled features.</param>
 /// <param name="TimeIds">SDXL micro-conditioning, batch x 6.</param>
 /// <param name="ExtraInputs">Further graph inputs by name (the SEG blur operators), with their shapes.</param>
+/// <param name="ForkRows">For a forked SEG patch: the input row each output row copies (its length is the output
+/// batch); null when the output has the input's batch.</param>
 public sealed record UNetInputs(
     int Batch,
     int LatentHeight,
@@ -26,7 +29,8 @@ public sealed record UNetInputs(
     float[] EncoderHiddenStates,
     float[] TextEmbeds,
     float[] TimeIds,
-    IReadOnlyList<(string Name, float[] Data, long[] Shape)> ExtraInputs);
+    IReadOnlyList<(string Name, float[] Data, long[] Shape)> ExtraInputs,
+    long[]? ForkRows = null);
 
 /// <summary>
 /// One UNet session with its interface read from the graph: element types, the timestep's form (int64 [B],
@@ -42,9 +46,10 @@ public sealed class UNetSession : IDisposable
     /// <param name="modelPath">The UNet graph.</param>
     /// <param name="sessions">Creates the session on the configured provider.</param>
     /// <param name="externalDataFolder">Folder of the external weights when not beside <paramref name="modelPath"/>.</param>
-    public UNetSession(string modelPath, OnnxSessionFactory sessions, string? externalDataFolder = null)
+    /// <param name="configure">Changes to the session options (benchmarks: profiling, optimisation level).</param>
+    public UNetSession(string modelPath, OnnxSessionFactory sessions, string? externalDataFolder = null, Action<SessionOptions>? configure = null)
     {
-        _session = sessions.CreateSession(modelPath, externalDataFolder);
+        _session = sessions.CreateSession(modelPath, externalDataFolder, configure);
         var inputs = _session.InputMetadata;
         var missing = RequiredInputs.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -122,6 +127,10 @@ public sealed class UNetSession : IDisposable
             {
                 Add(name, OnnxTensors.FromFloats(data, shape, _session.InputMetadata[name].ElementDataType));
             }
+            if (inputs.ForkRows is { } rows)
+            {
+                Add(UNetSegPatcher.ForkRowsInputName, OrtValue.CreateTensorValueFromMemory(rows, [rows.Length]));
+            }
 
             using var outputs = (clock ?? new SessionRunClock()).Measure(() => _session.Run(runOptions, names, values, ["out_sample"]));
             return OnnxTensors.ToFloats(outputs[0]);
@@ -145,6 +154,23 @@ public sealed class UNetSession : IDisposable
         metadata.ElementDataType is TensorElementType.Float or TensorElementType.Float16
             ? metadata.ElementDataType
             : throw new ModelFolderException($"model: unet/model.onnx input '{name}' must be float or float16 (got {metadata.ElementDataType})");
+
+    /// <summary>
+    /// Binds the constant inputs of a run of steps (everything in <paramref name="constants"/> but its sample and
+    /// timestep, which <see cref="UNetBinding.Predict"/> takes per step) once, on the device of <paramref name="copier"/>.
+    /// </summary>
+    /// <param name="constants">The batch, sizes, embeddings, time ids, blur operators and fork rows.</param>
+    /// <param name="copier">Copies the constants to the session's device.</param>
+    /// <param name="deviceResidentSteps">Give the latents, timestep and prediction fixed device buffers too (CUDA graphs need them).</param>
+    public UNetBinding Bind(UNetInputs constants, DeviceTensorCopier copier, bool deviceResidentSteps = false)
+    {
+        ArgumentNullException.ThrowIfNull(constants);
+        ArgumentNullException.ThrowIfNull(copier);
+        return new UNetBinding(_session, this, constants, copier, deviceResidentSteps);
+    }
+
+    /// <summary>Ends ONNX Runtime profiling of a session opened with profiling on; returns the profile's file path.</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     /// <inheritdoc />
     public void Dispose() => _session.Dispose();

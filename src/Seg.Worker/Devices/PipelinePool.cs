@@ -28,7 +28,7 @@ public sealed class PipelinePool : IDisposable
         var slots = new List<DeviceSlot>();
         foreach (var device in settings.ResolvedDevices)
         {
-            var provider = ExecutionProviderOptions.Parse(device, settings.AllowCpuFallback);
+            var provider = ExecutionProviderOptions.Parse(device, settings.AllowCpuFallback) with { CudaSettings = settings.Cuda };
             if (provider.Kind == ExecutionProviderKind.Cpu)
             {
                 // CPU slots share the cores: split them so that parallel renders do not oversubscribe.

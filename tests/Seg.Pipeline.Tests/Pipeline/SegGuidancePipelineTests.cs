@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Seg.Pipeline.Imaging;
+using Seg.Pipeline.QueryBlur;
 using Seg.Pipeline.Runtime;
-using Seg.Pipeline.Seg;
 using Seg.Pipeline.TinyModel;
 using Seg.Pipeline.UNet;
 
@@ -63,7 +63,7 @@ public class SegGuidancePipelineTests(TinyModelFixture models)
         var sessions = new OnnxSessionFactory(ExecutionProviderOptions.Cpu);
         using var plain = new UNetSession(Path.Combine(folder, "unet", "model.onnx"), sessions);
         var patchedPath = PatchedUNetCache.GetOrCreate(Path.Combine(folder, "unet", "model.onnx"), SegLayerSelection.Parse("all"), models.PatchCache);
-        var info = UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(patchedPath))!;
+        var info = UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(patchedPath))!;
         using var patched = new UNetSession(patchedPath, sessions);
 
         const int batch = 2, h = 12, w = 8;

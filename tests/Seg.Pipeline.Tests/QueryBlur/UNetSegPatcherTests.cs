@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Onnx;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 public class UNetSegPatcherTests
 {

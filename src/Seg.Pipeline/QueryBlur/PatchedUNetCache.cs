@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Onnx;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>
 /// A folder of SEG-patched UNets, one per (UNet, layer selection, patch version), so that workers patch once.
@@ -26,8 +26,9 @@ public static class PatchedUNetCache
     /// <param name="unetModelPath">The original exported UNet <c>model.onnx</c>.</param>
     /// <param name="layers">The attn1 layers to blur.</param>
     /// <param name="cacheRoot">The cache folder (any file system: no weights are written there).</param>
+    /// <param name="mode">Batched (every item through the whole UNet) or forked (shared prefix).</param>
     /// <returns>Full path of the cached patched <c>model.onnx</c>.</returns>
-    public static string GetOrCreate(string unetModelPath, SegLayerSelection layers, string cacheRoot)
+    public static string GetOrCreate(string unetModelPath, SegLayerSelection layers, string cacheRoot, SegPatchMode mode = SegPatchMode.Batched)
     {
         ArgumentNullException.ThrowIfNull(layers);
         ArgumentException.ThrowIfNullOrWhiteSpace(cacheRoot);
@@ -35,7 +36,7 @@ public static class PatchedUNetCache
         var bytes = File.ReadAllBytes(source);
         // Parsed from the same bytes that were hashed, so the entry always matches its key.
         var model = ModelProto.Parser.ParseFrom(bytes);
-        var (key, material) = ComputeKey(source, bytes, model, layers);
+        var (key, material) = ComputeKey(source, bytes, model, layers, mode);
 
         var root = Path.GetFullPath(cacheRoot);
         var entry = Path.Combine(root, key);
@@ -50,7 +51,7 @@ public static class PatchedUNetCache
         try
         {
             // Graph only: the weights stay in the UNet's folder, which may be on another (read-only) file system.
-            UNetSegPatcher.PatchLoaded(model, source, Path.Combine(staging, ModelFileName), layers, linkExternalData: false);
+            UNetSegPatcher.PatchLoaded(model, source, Path.Combine(staging, ModelFileName), layers, mode, linkExternalData: false);
             File.WriteAllText(Path.Combine(staging, KeyFileName), material);
             if (Directory.Exists(entry) && !IsComplete(entry))
             {
@@ -80,29 +81,36 @@ public static class PatchedUNetCache
 
     /// <summary>
     /// The cache key of a UNet and selection: SHA-256 over the UNet model bytes' SHA-256, the size and modification
-    /// time of every external data file it refers to, the canonical layer selection and
-    /// <see cref="UNetSegPatcher.PatchVersion"/>.
+    /// time of every external data file it refers to, the canonical layer selection,
+    /// <see cref="UNetSegPatcher.PatchVersion"/> and, for a forked patch, the mode.
     /// </summary>
     /// <param name="unetModelPath">The original exported UNet <c>model.onnx</c>.</param>
     /// <param name="layers">The attn1 layers to blur.</param>
+    /// <param name="mode">Batched or forked.</param>
     /// <returns>The key, 32 lowercase hex digits.</returns>
-    public static string ComputeKey(string unetModelPath, SegLayerSelection layers)
+    public static string ComputeKey(string unetModelPath, SegLayerSelection layers, SegPatchMode mode = SegPatchMode.Batched)
     {
         ArgumentNullException.ThrowIfNull(layers);
         var source = Path.GetFullPath(unetModelPath);
         var bytes = File.ReadAllBytes(source);
-        return ComputeKey(source, bytes, ModelProto.Parser.ParseFrom(bytes), layers).Key;
+        return ComputeKey(source, bytes, ModelProto.Parser.ParseFrom(bytes), layers, mode).Key;
     }
 
-    private static (string Key, string Material) ComputeKey(string source, byte[] modelBytes, ModelProto model, SegLayerSelection layers)
+    private static (string Key, string Material) ComputeKey(string source, byte[] modelBytes, ModelProto model, SegLayerSelection layers, SegPatchMode mode)
     {
         var material = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"seg-patch-version {UNetSegPatcher.PatchVersion}\n")
-            .Append(CultureInfo.InvariantCulture, $"layers {layers.Canonical}\n")
+            .Append(CultureInfo.InvariantCulture, $"layers {layers.Canonical}\n");
+        // Batched keys stay what they were before the forked mode existed, so existing cache entries stay valid.
+        if (mode != SegPatchMode.Batched)
+        {
+            material.Append(CultureInfo.InvariantCulture, $"mode {mode.ToString().ToLowerInvariant()}\n");
+        }
+        material
             .Append(CultureInfo.InvariantCulture, $"unet-sha256 {Convert.ToHexStringLower(SHA256.HashData(modelBytes))}\n");
         var directory = Path.GetDirectoryName(source)!;
         // Hashing gigabytes of weights per lookup is too slow; size and mtime catch a replaced data file.
-        foreach (var location in UNetSegPatcher.ExternalDataLocations(model))
+        foreach (var location in OnnxModelFile.ExternalDataLocations(model))
         {
             var data = new FileInfo(Path.Combine(directory, location));
             if (!data.Exists)

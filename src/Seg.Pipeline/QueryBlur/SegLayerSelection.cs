@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Seg.Parameters;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>The three groups of UNet blocks whose self-attention SEG can blur.</summary>
 public enum SegLayerGroup

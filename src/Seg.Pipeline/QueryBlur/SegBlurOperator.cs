@@ -1,6 +1,6 @@
 using Seg.Parameters;
 
-namespace Seg.Pipeline.Seg;
+namespace Seg.Pipeline.QueryBlur;
 
 /// <summary>
 /// The SEG query blur as linear operators. The official pipeline (SusungHong/SEG-SDXL, <c>gaussian_blur_2d</c>)

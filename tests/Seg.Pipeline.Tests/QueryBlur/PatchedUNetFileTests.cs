@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
 using Onnx;
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 public sealed class PatchedUNetFileTests : IDisposable
 {
@@ -33,8 +33,8 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.Equal(dataHash, Hash(Path.Combine(_root, "patched", dataFileName)));
 
         // The weights stay external, at the same location and offsets.
-        var patched = UNetSegPatcher.LoadModel(output);
-        var original = UNetSegPatcher.LoadModel(unet);
+        var patched = OnnxModelFile.Load(output);
+        var original = OnnxModelFile.Load(unet);
         Assert.Equal(
             original.Graph.Initializer.Select(t => t.ExternalData.ToString()),
             patched.Graph.Initializer.Where(t => t.ExternalData.Count > 0).Select(t => t.ExternalData.ToString()));
@@ -69,7 +69,7 @@ public sealed class PatchedUNetFileTests : IDisposable
         var output = Path.Combine(_root, "patched", "model.onnx");
         UNetSegPatcher.PatchFile(unet, output, SegLayerSelection.Default);
         var info = UNetSegPatcher.PatchFile(unet, output, SegLayerSelection.Parse("down"));
-        Assert.Equal("down", UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(output))!.Layers);
+        Assert.Equal("down", UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(output))!.Layers);
         Assert.Equal([1, 2, 4], info.Inputs.Select(i => i.Factor));
     }
 
@@ -103,12 +103,12 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.Equal(mid, PatchedUNetCache.GetOrCreate(unet, SegLayerSelection.Parse("MID"), cache));
         Assert.Equal(written, File.GetLastWriteTimeUtc(mid));
         Assert.Equal(PatchedUNetCache.ModelFileName, Path.GetFileName(mid));
-        AssertBlursMidLayers(unet, mid, UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(mid))!, cached: true);
+        AssertBlursMidLayers(unet, mid, UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(mid))!, cached: true);
         Assert.Equal([PatchedUNetCache.ModelFileName], Directory.EnumerateFiles(Path.GetDirectoryName(mid)!, "*.onnx*").Select(Path.GetFileName));
 
         var down = PatchedUNetCache.GetOrCreate(unet, SegLayerSelection.Parse("down"), cache);
         Assert.NotEqual(mid, down);
-        Assert.Equal("down", UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(down))!.Layers);
+        Assert.Equal("down", UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(down))!.Layers);
 
         // A replaced data file (new mtime) is a new entry.
         var key = PatchedUNetCache.ComputeKey(unet, SegLayerSelection.Default);
@@ -117,7 +117,7 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.NotEqual(mid, PatchedUNetCache.GetOrCreate(unet, SegLayerSelection.Default, cache));
 
         // A different graph (same data) is a new entry.
-        var other = UNetSegPatcher.LoadModel(unet);
+        var other = OnnxModelFile.Load(unet);
         other.ProducerVersion = "changed";
         File.WriteAllBytes(unet, other.ToByteArray());
         Assert.NotEqual(PatchedUNetCache.ComputeKey(unet, SegLayerSelection.Default), key);
@@ -137,7 +137,7 @@ public sealed class PatchedUNetFileTests : IDisposable
         Assert.Single(paths.Distinct());
         Assert.Single(Directory.GetDirectories(cache));
         Assert.Empty(Directory.GetDirectories(cache, ".tmp-*"));
-        AssertBlursMidLayers(unet, paths[0], UNetSegPatcher.ReadPatchInfo(UNetSegPatcher.LoadModel(paths[0]))!, cached: true);
+        AssertBlursMidLayers(unet, paths[0], UNetSegPatcher.ReadPatchInfo(OnnxModelFile.Load(paths[0]))!, cached: true);
     }
 
     [Fact]

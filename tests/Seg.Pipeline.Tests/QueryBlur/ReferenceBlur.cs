@@ -1,4 +1,4 @@
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 /// <summary>
 /// An independent, plainly written 2-D Gaussian blur of the query grid following the official

@@ -1,6 +1,6 @@
-using Seg.Pipeline.Seg;
+using Seg.Pipeline.QueryBlur;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 public class SegBlurOperatorTests
 {

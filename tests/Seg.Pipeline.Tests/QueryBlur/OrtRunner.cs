@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 /// <summary>Runs a model on the ONNX Runtime CPU provider with float32 or float16 tensors given as float arrays.</summary>
 internal static class OrtRunner

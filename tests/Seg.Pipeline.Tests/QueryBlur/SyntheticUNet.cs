@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Onnx;
 
-namespace Seg.Pipeline.Tests.Seg;
+namespace Seg.Pipeline.Tests.QueryBlur;
 
 /// <summary>
 /// Small UNet-like ONNX graphs with exporter-style attention node names: every attn1 (and a few attn2) to_q MatMul
@@ -109,14 +109,7 @@ internal static class SyntheticUNet
         {
             foreach (var tensor in model.Graph.Initializer)
             {
-                var bytes = tensor.RawData.ToByteArray();
-                var offset = data.Position;
-                data.Write(bytes);
-                tensor.RawData = ByteString.Empty;
-                tensor.DataLocation = TensorProto.Types.DataLocation.External;
-                tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataFileName });
-                tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-                tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+                Seg.Pipeline.TinyModel.OnnxGraphBuilder.MoveToExternalData(tensor, data, dataFileName);
             }
         }
         File.WriteAllBytes(modelPath, model.ToByteArray());
