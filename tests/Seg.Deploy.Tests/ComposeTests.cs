@@ -14,7 +14,7 @@ public sealed class ComposeTests(DeployFixture fixture)
     private readonly ComposeProject _compose = new(fixture.Tools);
 
     /// <summary>.env.example with its three secrets filled in, as a user's .env.</summary>
-    private static string UserEnvFile(Dictionary<string, string>? more = null)
+    private static TemporaryFile UserEnvFile(Dictionary<string, string>? more = null)
     {
         var values = new Dictionary<string, string>
         {
@@ -35,17 +35,10 @@ public sealed class ComposeTests(DeployFixture fixture)
     [MemberData(nameof(Profiles))]
     public async Task Docker_compose_config_accepts_the_file(string profile)
     {
-        var env = UserEnvFile();
-        try
-        {
-            var config = await _compose.ConfigAsync(env, profile == "(none)" ? null : profile);
-            Assert.True(config.Succeeded, config.ToString());
-            Assert.Contains("services:", config.Stdout);
-        }
-        finally
-        {
-            File.Delete(env);
-        }
+        using var env = UserEnvFile();
+        var config = await _compose.ConfigAsync(env.Path, profile == "(none)" ? null : profile);
+        Assert.True(config.Succeeded, config.ToString());
+        Assert.Contains("services:", config.Stdout);
     }
 
     [Fact]
@@ -64,81 +57,60 @@ public sealed class ComposeTests(DeployFixture fixture)
     [InlineData("SEG_API_KEY_SHA256")]
     public async Task A_secret_left_empty_stops_compose_with_its_name(string secret)
     {
-        var env = UserEnvFile(new() { [secret] = "" });
-        try
-        {
-            var config = await _compose.ConfigAsync(env);
-            Assert.False(config.Succeeded, config.ToString());
-            Assert.Contains($"set {secret} in .env", config.Stderr);
-        }
-        finally
-        {
-            File.Delete(env);
-        }
+        using var env = UserEnvFile(new() { [secret] = "" });
+        var config = await _compose.ConfigAsync(env.Path);
+        Assert.False(config.Succeeded, config.ToString());
+        Assert.Contains($"set {secret} in .env", config.Stderr);
     }
 
     [Fact]
     public async Task The_gpu_worker_reserves_every_GPU_and_the_cpu_worker_differs_only_in_its_devices()
     {
-        var env = UserEnvFile();
-        try
-        {
-            var resolved = await _compose.ResolveAsync(env, "gpu");
-            var gpu = ComposeProject.Service(resolved, "worker");
-            var device = Assert.Single(gpu["deploy"]!["resources"]!["reservations"]!["devices"]!.AsArray())!;
-            Assert.Equal("nvidia", (string)device["driver"]!);
-            Assert.Equal("all", (string)device["count"]!);
-            Assert.Equal(["gpu"], device["capabilities"]!.AsArray().Select(c => (string)c!));
-            Assert.Equal(["gpu"], gpu["profiles"]!.AsArray().Select(p => (string)p!));
-            Assert.Equal(["cpu"], ComposeProject.Service(resolved, "worker-cpu")["profiles"]!.AsArray().Select(p => (string)p!));
-            Assert.Equal(["observability"], ComposeProject.Service(resolved, "otel-collector")["profiles"]!.AsArray().Select(p => (string)p!));
+        using var env = UserEnvFile();
+        var resolved = await _compose.ResolveAsync(env.Path, "gpu");
+        var gpu = ComposeProject.Service(resolved, "worker");
+        var device = Assert.Single(gpu["deploy"]!["resources"]!["reservations"]!["devices"]!.AsArray())!;
+        Assert.Equal("nvidia", (string)device["driver"]!);
+        Assert.Equal("all", (string)device["count"]!);
+        Assert.Equal(["gpu"], device["capabilities"]!.AsArray().Select(c => (string)c!));
+        Assert.Equal(["gpu"], gpu["profiles"]!.AsArray().Select(p => (string)p!));
+        Assert.Equal(["cpu"], ComposeProject.Service(resolved, "worker-cpu")["profiles"]!.AsArray().Select(p => (string)p!));
+        Assert.Equal(["observability"], ComposeProject.Service(resolved, "otel-collector")["profiles"]!.AsArray().Select(p => (string)p!));
 
-            var gpuEnv = ComposeProject.Environment(resolved, "worker");
-            var cpuEnv = ComposeProject.Environment(resolved, "worker-cpu");
-            Assert.Equal("all", gpuEnv["SEG_WORKER_DEVICES"]);
-            Assert.Equal("cpu", cpuEnv["SEG_WORKER_DEVICES"]);
-            string[] devices = ["SEG_WORKER_DEVICES", "Worker__CpuSlots"];
-            Assert.Equal(gpuEnv.Where(p => !devices.Contains(p.Key)).OrderBy(p => p.Key), cpuEnv.Where(p => !devices.Contains(p.Key)).OrderBy(p => p.Key));
-            // One queue for both sides.
-            Assert.Equal(ComposeProject.Environment(resolved, "coordinator")["Coordinator__RenderTaskQueue"], gpuEnv["Worker__QueueName"]);
+        var gpuEnv = ComposeProject.Environment(resolved, "worker");
+        var cpuEnv = ComposeProject.Environment(resolved, "worker-cpu");
+        Assert.Equal("all", gpuEnv["SEG_WORKER_DEVICES"]);
+        Assert.Equal("cpu", cpuEnv["SEG_WORKER_DEVICES"]);
+        string[] devices = ["SEG_WORKER_DEVICES", "Worker__CpuSlots"];
+        Assert.Equal(gpuEnv.Where(p => !devices.Contains(p.Key)).OrderBy(p => p.Key), cpuEnv.Where(p => !devices.Contains(p.Key)).OrderBy(p => p.Key));
+        // One queue for both sides.
+        Assert.Equal(ComposeProject.Environment(resolved, "coordinator")["Coordinator__RenderTaskQueue"], gpuEnv["Worker__QueueName"]);
 
-            // A stop lets the drain finish: stop_grace_period above the drain timeout plus the worker's 40 s.
-            var grace = ParseDuration((string)gpu["stop_grace_period"]!);
-            Assert.True(grace.TotalSeconds >= int.Parse(gpuEnv["Worker__DrainTimeoutSeconds"]) + 40, $"stop_grace_period {grace} too short");
-            Assert.Contains("/models", ComposeProject.MountPaths(resolved, "worker"));
-            Assert.Contains("/var/cache/seg", ComposeProject.MountPaths(resolved, "worker"));
-            Assert.True((bool?)gpu["read_only"] == true);
-        }
-        finally
-        {
-            File.Delete(env);
-        }
+        // A stop lets the drain finish: stop_grace_period above the drain timeout plus the worker's 40 s.
+        var grace = ParseDuration((string)gpu["stop_grace_period"]!);
+        Assert.True(grace.TotalSeconds >= int.Parse(gpuEnv["Worker__DrainTimeoutSeconds"]) + 40, $"stop_grace_period {grace} too short");
+        Assert.Contains("/models", ComposeProject.MountPaths(resolved, "worker"));
+        Assert.Contains("/var/cache/seg", ComposeProject.MountPaths(resolved, "worker"));
+        Assert.True((bool?)gpu["read_only"] == true);
     }
 
     [Fact]
     public async Task The_coordinator_starts_after_the_services_are_healthy_and_the_workers_after_the_coordinator()
     {
-        var env = UserEnvFile();
-        try
+        using var env = UserEnvFile();
+        var resolved = await _compose.ResolveAsync(env.Path, "cpu");
+        var dependencies = ComposeProject.Service(resolved, "coordinator")["depends_on"]!.AsObject();
+        Assert.Equal(["azurite", "postgres", "rabbitmq"], dependencies.Select(d => d.Key).Order());
+        Assert.All(dependencies, d => Assert.Equal("service_healthy", (string)d.Value!["condition"]!));
+        Assert.Equal("service_healthy", (string)ComposeProject.Service(resolved, "worker-cpu")["depends_on"]!["coordinator"]!["condition"]!);
+        foreach (var service in new[] { "postgres", "rabbitmq", "azurite", "coordinator" })
         {
-            var resolved = await _compose.ResolveAsync(env, "cpu");
-            var dependencies = ComposeProject.Service(resolved, "coordinator")["depends_on"]!.AsObject();
-            Assert.Equal(["azurite", "postgres", "rabbitmq"], dependencies.Select(d => d.Key).Order());
-            Assert.All(dependencies, d => Assert.Equal("service_healthy", (string)d.Value!["condition"]!));
-            Assert.Equal("service_healthy", (string)ComposeProject.Service(resolved, "worker-cpu")["depends_on"]!["coordinator"]!["condition"]!);
-            foreach (var service in new[] { "postgres", "rabbitmq", "azurite", "coordinator" })
-            {
-                Assert.NotNull(ComposeProject.Service(resolved, service)["healthcheck"]?["test"]);
-            }
-            // Azurite keeps its data in a volume (not in memory); PostgreSQL and RabbitMQ too.
-            Assert.Contains("--location /data", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
-            Assert.DoesNotContain("inMemoryPersistence", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
-            Assert.Equal(["azurite-data", "postgres-data", "rabbitmq-data", "worker-cache"], resolved["volumes"]!.AsObject().Select(v => v.Key).Order());
+            Assert.NotNull(ComposeProject.Service(resolved, service)["healthcheck"]?["test"]);
         }
-        finally
-        {
-            File.Delete(env);
-        }
+        // Azurite keeps its data in a volume (not in memory); PostgreSQL and RabbitMQ too.
+        Assert.Contains("--location /data", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
+        Assert.DoesNotContain("inMemoryPersistence", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
+        Assert.Equal(["azurite-data", "postgres-data", "rabbitmq-data", "worker-cache"], resolved["volumes"]!.AsObject().Select(v => v.Key).Order());
     }
 
     [Fact]

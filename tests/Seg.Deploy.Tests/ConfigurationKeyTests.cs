@@ -69,17 +69,10 @@ public sealed class ConfigurationKeyTests(DeployFixture fixture)
     [InlineData("worker-cpu", "worker")]
     public async Task Every_variable_the_compose_file_and_the_images_set_is_read_by_its_program(string service, string component)
     {
-        var env = ComposeProject.WriteEnvFile(new Dictionary<string, string> { ["POSTGRES_PASSWORD"] = "p", ["RABBITMQ_PASSWORD"] = "r", ["SEG_API_KEY_SHA256"] = new string('a', 64) });
-        try
-        {
-            var resolved = await new ComposeProject(fixture.Tools).ResolveAsync(env);
-            var names = ImageEnvironment(component, cpu: service.EndsWith("cpu", StringComparison.Ordinal)).Keys.Concat(ComposeProject.Environment(resolved, service).Keys);
-            Assert.Empty(Keys(component).Unread(names));
-        }
-        finally
-        {
-            File.Delete(env);
-        }
+        using var env = UserEnvFile();
+        var resolved = await new ComposeProject(fixture.Tools).ResolveAsync(env.Path);
+        var names = ImageEnvironment(component, cpu: service.EndsWith("cpu", StringComparison.Ordinal)).Keys.Concat(ComposeProject.Environment(resolved, service).Keys);
+        Assert.Empty(Keys(component).Unread(names));
     }
 
     [Fact]
@@ -112,17 +105,16 @@ public sealed class ConfigurationKeyTests(DeployFixture fixture)
     public async Task A_setting_misspelt_in_the_compose_file_is_caught()
     {
         var folder = Directory.CreateTempSubdirectory("seg-deploy-compose-").FullName;
-        var env = ComposeProject.WriteEnvFile(new Dictionary<string, string> { ["POSTGRES_PASSWORD"] = "p", ["RABBITMQ_PASSWORD"] = "r", ["SEG_API_KEY_SHA256"] = new string('a', 64) });
+        using var env = UserEnvFile();
         try
         {
             var file = Path.Combine(folder, "docker-compose.yml");
             await File.WriteAllTextAsync(file, (await File.ReadAllTextAsync(ComposeProject.DefaultFile)).Replace("Coordinator__MaxInFlight:", "Coordinator__MaxInFligth:", StringComparison.Ordinal));
-            var resolved = await new ComposeProject(fixture.Tools, file).ResolveAsync(env);
+            var resolved = await new ComposeProject(fixture.Tools, file).ResolveAsync(env.Path);
             Assert.Equal(["Coordinator__MaxInFligth"], Keys("coordinator").Unread(ComposeProject.Environment(resolved, "coordinator").Keys));
         }
         finally
         {
-            File.Delete(env);
             Directory.Delete(folder, recursive: true);
         }
     }
@@ -150,6 +142,10 @@ public sealed class ConfigurationKeyTests(DeployFixture fixture)
         Assert.False(worker.Reads("Coordinator__MaxInFlight"));
         Assert.False(worker.Reads("Worker__Devices"), "a list is set by its items");
     }
+
+    /// <summary>.env.example with its secrets filled in.</summary>
+    private static TemporaryFile UserEnvFile() =>
+        ComposeProject.WriteEnvFile(new Dictionary<string, string> { ["POSTGRES_PASSWORD"] = "p", ["RABBITMQ_PASSWORD"] = "r", ["SEG_API_KEY_SHA256"] = new string('a', 64) });
 
     private static void CopyFolder(string from, string to)
     {

@@ -29,7 +29,7 @@ public sealed partial class ComposeProject(DeployTools tools, string? composeFil
         ComposeVariable().Matches(System.IO.File.ReadAllText(File)).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
 
     /// <summary><c>.env.example</c> with the values given on top (the secrets it leaves empty, for instance).</summary>
-    public static string WriteEnvFile(IReadOnlyDictionary<string, string> overrides)
+    public static TemporaryFile WriteEnvFile(IReadOnlyDictionary<string, string> overrides)
     {
         var values = ReadEnvFile(EnvExample);
         foreach (var (name, value) in overrides)
@@ -38,7 +38,7 @@ public sealed partial class ComposeProject(DeployTools tools, string? composeFil
         }
         var file = Path.GetTempFileName();
         System.IO.File.WriteAllLines(file, values.Select(p => $"{p.Key}={p.Value}"));
-        return file;
+        return new TemporaryFile(file);
     }
 
     /// <summary><c>docker-compose --env-file FILE [--profile P] config</c>.</summary>

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Azure.Storage.Blobs;
+using Npgsql;
 
 namespace Seg.Deploy.Tests.Infrastructure;
 
@@ -20,20 +21,35 @@ public sealed class DeployedFarm : IAsyncDisposable
     private readonly List<DeployedProcess> _processes = [];
     private readonly string _home = Directory.CreateTempSubdirectory("seg-deploy-home-").FullName;
 
-    private DeployedFarm(PostgresTestDatabase database) => Database = database;
+    private DeployedFarm(PostgresTestDatabase database, string name)
+    {
+        Database = database;
+        // Its own queue and container: a farm's messages and images stay apart from every other test's.
+        RenderQueue = $"{name}-{Guid.NewGuid():N}"[..(name.Length + 13)];
+        BlobContainer = RenderQueue;
+    }
 
     public PostgresTestDatabase Database { get; }
+
+    /// <summary>The render queue this farm's deployment should name.</summary>
+    public string RenderQueue { get; }
+
+    /// <summary>The blob container this farm's deployment should name.</summary>
+    public string BlobContainer { get; }
+
+    /// <summary>An empty folder standing for the models volume.</summary>
+    public string ModelsFolder { get; } = Directory.CreateTempSubdirectory("seg-deploy-models-").FullName;
 
     public DeployedProcess Coordinator => _processes[0];
 
     public DeployedProcess Worker => _processes[1];
 
-    /// <summary>A fresh database for a deployment to point at (created here, dropped on dispose).</summary>
-    public static async Task<DeployedFarm> CreateAsync()
+    /// <summary>A fresh database, queue and container for a deployment to point at (the database created here; all removed on dispose).</summary>
+    public static async Task<DeployedFarm> CreateAsync(string name)
     {
         var database = PostgresTestDatabase.WithUniqueName("seg_deploy_");
         await database.CreateAsync();
-        return new DeployedFarm(database);
+        return new DeployedFarm(database, name);
     }
 
     /// <summary>A free TCP port on loopback, for a program's HTTP listener.</summary>
@@ -120,10 +136,10 @@ public sealed class DeployedFarm : IAsyncDisposable
         throw new TimeoutException($"sweep {id} did not end within {timeout}:\n{Logs()}");
     }
 
-    /// <summary>The blobs of <paramref name="container"/> on the test's Azurite.</summary>
-    public static async Task<List<string>> BlobsAsync(string container)
+    /// <summary>The blobs of the farm's container on the test's Azurite.</summary>
+    public async Task<List<string>> BlobsAsync()
     {
-        var client = new BlobContainerClient(TestServices.Blobs, container);
+        var client = new BlobContainerClient(TestServices.Blobs, BlobContainer);
         var names = new List<string>();
         if (await client.ExistsAsync())
         {
@@ -135,6 +151,15 @@ public sealed class DeployedFarm : IAsyncDisposable
         return names;
     }
 
+    /// <summary>A query's one text value (e.g. <c>select string_agg(...)</c>) on the farm's database.</summary>
+    public async Task<string?> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
     public string Logs() => string.Join("\n", _processes.Select(p => p.Tail()));
 
     public async ValueTask DisposeAsync()
@@ -144,6 +169,8 @@ public sealed class DeployedFarm : IAsyncDisposable
             await process.DisposeAsync();
         }
         await Database.DropAsync();
+        await new BlobContainerClient(TestServices.Blobs, BlobContainer).DeleteIfExistsAsync();
         Directory.Delete(_home, recursive: true);
+        Directory.Delete(ModelsFolder, recursive: true);
     }
 }

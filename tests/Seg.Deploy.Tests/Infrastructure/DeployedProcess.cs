@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text;
 
 namespace Seg.Deploy.Tests.Infrastructure;
 
@@ -11,7 +11,7 @@ namespace Seg.Deploy.Tests.Infrastructure;
 public sealed class DeployedProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _log = new();
+    private readonly ConcurrentQueue<string> _lines = new();
 
     private DeployedProcess(string name, Process process)
     {
@@ -23,16 +23,8 @@ public sealed class DeployedProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    /// <summary>What it printed so far (stdout and stderr).</summary>
+    public string Log => string.Join('\n', _lines);
 
     public static DeployedProcess Start(string name, ImageTarget image, IReadOnlyDictionary<string, string> environment, string home)
     {
@@ -49,13 +41,8 @@ public sealed class DeployedProcess : IAsyncDisposable
         {
             start.Environment[key] = value;
         }
-        var process = new Process { StartInfo = start };
-        var deployed = new DeployedProcess(name, process);
-        process.OutputDataReceived += (_, e) => deployed.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => deployed.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var deployed = new DeployedProcess(name, new Process { StartInfo = start });
+        deployed.Run();
         return deployed;
     }
 
@@ -65,15 +52,22 @@ public sealed class DeployedProcess : IAsyncDisposable
         return $"--- {Name} (exited: {HasExited}) ---\n" + (log.Length > characters ? log[^characters..] : log);
     }
 
-    private void Append(string? line)
+    /// <summary>Starts the process, keeping both of its output streams, line by line.</summary>
+    private void Run()
     {
-        if (line is not null)
+        void Keep(object sender, DataReceivedEventArgs line)
         {
-            lock (_log)
+            if (line.Data is not null)
             {
-                _log.AppendLine(line);
+                _lines.Enqueue(line.Data);
             }
         }
+
+        _process.OutputDataReceived += Keep;
+        _process.ErrorDataReceived += Keep;
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
     }
 
     public async ValueTask DisposeAsync()
