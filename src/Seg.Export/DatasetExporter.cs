@@ -46,7 +46,7 @@ public static class DatasetExporter
         options = options with { OutputFolder = folder };
         return options.Format == ExportFormat.ImageFolder
             ? await new ImageFolderExport(options).RunAsync(source, sweepId, cancellationToken).ConfigureAwait(false)
-            : await new ShardedExport(ShardFormat(options.Format), options).RunAsync(source, sweepId, cancellationToken).ConfigureAwait(false);
+            : await new ShardedExport(ShardFormat(options.Format, options.RowGroupRows), options).RunAsync(source, sweepId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -85,10 +85,10 @@ public static class DatasetExporter
     public static IAsyncEnumerable<ExportSample> ReadWebDatasetAsync(Stream tar, string what, CancellationToken cancellationToken) =>
         WebDatasetFormat.ReadSamplesAsync(tar, what, cancellationToken);
 
-    private static IShardFormat ShardFormat(ExportFormat format) => format switch
+    private static IShardFormat ShardFormat(ExportFormat format, int rowGroupRows = ExportOptions.DefaultRowGroupRows) => format switch
     {
         ExportFormat.WebDataset => new WebDatasetFormat(),
-        ExportFormat.Parquet => new ParquetFormat(),
+        ExportFormat.Parquet => rowGroupRows > 0 ? new ParquetFormat(rowGroupRows) : throw new ExportException($"--row-group-size: must be at least 1 (got {rowGroupRows})"),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "not a sharded format"),
     };
 }

@@ -16,6 +16,12 @@ public sealed record ExportOptions(ExportFormat Format, string OutputFolder)
     /// <summary>When a shard is full (WebDataset, Parquet).</summary>
     public ShardSize ShardSize { get; init; } = ShardSize.Default;
 
+    /// <summary>Parquet: most rows per row group (a row group is what a writer and a reader hold in memory).</summary>
+    public int RowGroupRows { get; init; } = DefaultRowGroupRows;
+
+    /// <summary>The default of <see cref="RowGroupRows"/>.</summary>
+    public const int DefaultRowGroupRows = 1000;
+
     /// <summary>ImageFolder: one folder (with its own <c>metadata.jsonl</c>) per value of this parameter.</summary>
     public ParameterDefinition? SplitBy { get; init; }
 

@@ -10,13 +10,12 @@ namespace Seg.Export;
 /// (<c>KEY.png</c>) as <c>datasets</c>' Image feature stores it, then one typed column per <see cref="ExportColumns.All"/>
 /// (int64 seed, double sigma with +Infinity for the infinite blur, UTC timestamps). The file's key-value metadata
 /// <c>huggingface</c> holds the features (<c>{"info": {"features": ...}}</c>) so that <c>datasets</c> reads the image
-/// column as images. Rows are written in row groups of at most <see cref="RowGroupRows"/> rows or
+/// column as images. Rows are written in row groups of at most <paramref name="rowGroupRows"/> rows or
 /// <see cref="RowGroupBytes"/> of PNG, which bounds the memory a shard needs.
 /// </summary>
-internal sealed class ParquetFormat : IShardFormat
+/// <param name="rowGroupRows">Most rows in one row group.</param>
+internal sealed class ParquetFormat(int rowGroupRows) : IShardFormat
 {
-    /// <summary>Most rows in one row group.</summary>
-    public const int RowGroupRows = 1000;
 
     /// <summary>Most PNG bytes in one row group.</summary>
     public const long RowGroupBytes = 64L << 20;
@@ -44,7 +43,7 @@ internal sealed class ParquetFormat : IShardFormat
         var writer = await ParquetWriter.CreateAsync(Schema, output, new ParquetOptions { CompressionMethod = CompressionMethod.None }, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         writer.CustomMetadata = new Dictionary<string, string> { [HuggingFaceMetadataKey] = HuggingFaceMetadata };
-        return new Writer(writer);
+        return new Writer(writer, rowGroupRows);
     }
 
     public async IAsyncEnumerable<string> ReadKeysAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -96,7 +95,7 @@ internal sealed class ParquetFormat : IShardFormat
         return JsonSerializer.Serialize(new Dictionary<string, object> { ["info"] = new Dictionary<string, object> { ["features"] = features } });
     }
 
-    private sealed class Writer(ParquetWriter writer) : IShardWriter
+    private sealed class Writer(ParquetWriter writer, int rowGroupRows) : IShardWriter
     {
         private readonly List<ExportSample> _rows = [];
         private long _bufferedBytes;
@@ -108,7 +107,7 @@ internal sealed class ParquetFormat : IShardFormat
             _rows.Add(sample);
             _bufferedBytes += sample.Png.Length;
             Count++;
-            if (_rows.Count >= RowGroupRows || _bufferedBytes >= RowGroupBytes)
+            if (_rows.Count >= rowGroupRows || _bufferedBytes >= RowGroupBytes)
             {
                 await FlushAsync(cancellationToken).ConfigureAwait(false);
             }

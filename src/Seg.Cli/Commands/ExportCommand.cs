@@ -32,13 +32,18 @@ internal static class ExportCommand
         var apiKey = CliOptions.ApiKey();
         var splitBy = new Option<string?>("--split-by") { Description = "imagefolder: one folder per value of this parameter (such as seg_blur_sigma)." };
         var shardSize = new Option<string?>("--shard-size") { Description = "webdataset, parquet: images per shard (1000) or bytes (500MB, 1GiB). Default: 500MB." };
+        var rowGroup = new Option<int>("--row-group-size")
+        {
+            Description = "parquet: most rows per row group (row groups also stop at 64 MiB of PNG).",
+            DefaultValueFactory = _ => ExportOptions.DefaultRowGroupRows,
+        };
         var name = new Option<string?>("--name") { Description = "webdataset, parquet: shard name, NAME-000000.tar. Default: the sweep's name." };
         var status = new Option<string[]>("--status") { Description = "Only tasks of these statuses (succeeded, failed, ...; repeat or comma-separate).", AllowMultipleArgumentsPerToken = true };
         var where = new Option<string[]>("--where") { Description = "Only images whose parameter has this value, PARAMETER=VALUE (seg_scale=3, seg_blur_sigma=inf); repeatable." };
         var resume = new Option<bool>("--resume") { Description = "Go on with an export in --out: write only the images not exported yet." };
         var command = new Command("export", "Export a sweep as a dataset: Hugging Face ImageFolder, WebDataset shards or Parquet.")
         {
-            source, format, output, farm, sweep, apiKey, splitBy, shardSize, name, status, where, resume,
+            source, format, output, farm, sweep, apiKey, splitBy, shardSize, rowGroup, name, status, where, resume,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,6 +51,7 @@ internal static class ExportCommand
             {
                 Filter = ExportFilter.Parse(parse.GetValue(status), parse.GetValue(where)),
                 Name = parse.GetValue(name),
+                RowGroupRows = parse.GetValue(rowGroup),
                 ShardSize = parse.GetValue(shardSize) is { } size ? ShardSize.Parse(size) : ShardSize.Default,
                 SplitBy = parse.GetValue(splitBy) is { } split
                     ? ParameterDefinitions.Find(split) ?? throw new ExportException($"--split-by: unknown parameter '{split}'; use one of {string.Join(", ", ParameterDefinitions.All.Select(p => p.Name))}")
