@@ -46,7 +46,11 @@ internal sealed class CountingStream(Stream inner) : Stream
         Count(buffer.Span);
     }
 
-    public override void Flush() => inner.Flush();
+    // Parquet.Net flushes after each page, synchronously: forwarded, that would be a synchronous write to an HTTP
+    // response, which Kestrel refuses. The data is written through already; the export flushes asynchronously at the end.
+    public override void Flush()
+    {
+    }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
 
