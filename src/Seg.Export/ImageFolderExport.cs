@@ -29,21 +29,14 @@ internal sealed class ImageFolderExport(ExportOptions options)
             throw new ExportException($"--resume: {folder} holds a {previous.Format} export{(previous.SplitBy is null ? "" : $" split by {previous.SplitBy}")}, " +
                                       $"not imagefolder{(splitBy is null ? "" : $" split by {splitBy}")}");
         }
-        var done = options.Resume ? await ExportedKeysAsync(folder, cancellationToken).ConfigureAwait(false) : [];
+        var done = options.Resume ? await ExportedKeysAsync(folder, cancellationToken).ConfigureAwait(false) : new ExportedKeys();
 
         var metadata = new Dictionary<string, FileStream>(StringComparer.Ordinal);
         var folders = new SortedSet<string>(StringComparer.Ordinal);
         var exported = 0;
-        var skipped = 0;
-        bool Skip(string key)
-        {
-            var found = done.Contains(key);
-            skipped += found ? 1 : 0;
-            return found;
-        }
         try
         {
-            await foreach (var sample in source.ReadAsync(options.Filter, Skip, cancellationToken).ConfigureAwait(false))
+            await foreach (var sample in source.ReadAsync(options.Filter, done.Skip, cancellationToken).ConfigureAwait(false))
             {
                 var split = options.SplitBy is { } parameter
                     ? ExportNames.SplitFolder(parameter.Name, parameter.FormatValue(sample.Get(parameter.Name)))
@@ -70,7 +63,7 @@ internal sealed class ImageFolderExport(ExportOptions options)
         }
         var count = (previous?.Count ?? 0) + exported;
         new ExportManifest(ExportFormats.Name(ExportFormat.ImageFolder), sweepId, null, splitBy, count, []).Save(folder);
-        return new ExportResult(exported, skipped, folders.ToList());
+        return new ExportResult(exported, done.Skipped, folders.ToList());
     }
 
     private static FileStream MetadataOf(Dictionary<string, FileStream> open, string directory)
@@ -93,9 +86,9 @@ internal sealed class ImageFolderExport(ExportOptions options)
     }
 
     /// <summary>The keys named by the metadata files of <paramref name="folder"/>, after cutting off a last line left half written.</summary>
-    private static async Task<HashSet<string>> ExportedKeysAsync(string folder, CancellationToken cancellationToken)
+    private static async Task<ExportedKeys> ExportedKeysAsync(string folder, CancellationToken cancellationToken)
     {
-        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new ExportedKeys();
         if (!Directory.Exists(folder))
         {
             return keys;

@@ -20,7 +20,7 @@ internal sealed class ShardedExport(IShardFormat format, ExportOptions options)
         }
         var name = previous?.Name ?? ExportNames.ShardName(options.Name ?? source.SweepName);
         var shards = previous?.Shards.ToList() ?? [];
-        var done = new HashSet<string>(StringComparer.Ordinal);
+        var done = new ExportedKeys();
         foreach (var shard in shards)
         {
             await foreach (var key in format.ReadKeysAsync(Path.Combine(folder, shard.File), cancellationToken).ConfigureAwait(false))
@@ -31,17 +31,10 @@ internal sealed class ShardedExport(IShardFormat format, ExportOptions options)
 
         var written = new List<string>();
         var exported = 0;
-        var skipped = 0;
-        bool Skip(string key)
-        {
-            var found = done.Contains(key);
-            skipped += found ? 1 : 0;
-            return found;
-        }
         Shard? current = null;
         try
         {
-            await foreach (var sample in source.ReadAsync(options.Filter, Skip, cancellationToken).ConfigureAwait(false))
+            await foreach (var sample in source.ReadAsync(options.Filter, done.Skip, cancellationToken).ConfigureAwait(false))
             {
                 if (current is not null && options.ShardSize.IsFull(current.Writer.Count, current.Output.Position, format.SizeOf(sample)))
                 {
@@ -70,7 +63,7 @@ internal sealed class ShardedExport(IShardFormat format, ExportOptions options)
             }
         }
         Manifest(sweepId, name, shards).Save(folder);
-        return new ExportResult(exported, skipped, written);
+        return new ExportResult(exported, done.Skipped, written);
     }
 
     private ExportManifest Manifest(Guid? sweepId, string name, List<ExportShard> shards) =>

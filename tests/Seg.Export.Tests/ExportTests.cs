@@ -254,6 +254,22 @@ public sealed class ExportTests(RunFolder run)
         Assert.True(!Directory.Exists(output) || Directory.GetFileSystemEntries(output).Length == 0, "the refused export wrote files");
     }
 
+    [Theory]
+    [InlineData("succeeded", "seg_blur_sigma=inf", 12)]
+    [InlineData("succeeded,failed", "seg_scale=3", 12)]
+    [InlineData("failed", "seg_scale=3", 0)]
+    public void Status_and_where_filters_choose_the_images(string status, string where, int expected)
+    {
+        var output = run.NewOutput();
+        var (exit, stdout, stderr) = run.Seg("export", run.Folder, "--format", "imagefolder", "--out", output, "--status", status, "--where", where);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains($"exported {expected} images", stdout);
+        var (name, value) = (where.Split('=')[0], where.Split('=')[1]);
+        var lines = expected == 0 ? [] : File.ReadAllLines(Path.Combine(output, "metadata.jsonl"));
+        Assert.Equal(expected, lines.Length);
+        Assert.All(lines, l => Assert.Equal(value == "inf" ? "1e999" : value, JsonDocument.Parse(l).RootElement.GetProperty(name).GetRawText()));
+    }
+
     [Fact]
     public void A_folder_that_is_no_run_folder_is_refused()
     {

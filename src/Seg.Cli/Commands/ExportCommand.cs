@@ -59,10 +59,13 @@ internal static class ExportCommand
                 Resume = parse.GetValue(resume),
             };
             var sweepId = parse.GetValue(sweep) is { } text ? ParseSweepId(text) : (Guid?)null;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var result = parse.GetValue(farm) is { } url
                 ? await FromFarmAsync(url, parse.GetValue(apiKey), parse.GetValue(source), sweepId, options, cancellationToken)
                 : await FromRunFolderAsync(parse.GetValue(source), sweepId, options, cancellationToken);
+            var seconds = clock.Elapsed.TotalSeconds;
             Console.Out.WriteLine($"exported {result.Exported} images ({result.Skipped} exported before) as {ExportFormats.Name(options.Format)} into {options.OutputFolder}");
+            Console.Error.WriteLine(FormattableString.Invariant($"in {seconds:F2} s ({result.Exported / Math.Max(seconds, 1e-9):F0} images/s)"));
             foreach (var file in result.Files)
             {
                 Console.Out.WriteLine($"  {file}");
