@@ -11,6 +11,9 @@ namespace Seg.Export;
 /// </summary>
 public sealed class DatabaseExportSource : IExportSource
 {
+    /// <summary>PNGs read ahead of the writer.</summary>
+    private const int ReadAhead = 16;
+
     private readonly SegDbContext _db;
     private readonly IImageBlobStore _blobs;
     private readonly Guid _sweepId;
@@ -52,6 +55,9 @@ public sealed class DatabaseExportSource : IExportSource
             rows = rows.Where(r => statuses.Contains(r.Status));
         }
 
+        // The next PNGs are read while the writer takes the current one (blob reads are latency-bound, above all on
+        // Azure); at most ReadAhead images are in memory, in task order.
+        var ahead = new Queue<(string Key, object?[] Values, Task<byte[]> Png)>();
         await foreach (var row in rows.OrderBy(r => r.TaskIndex).AsAsyncEnumerable().WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             var key = ExportColumns.KeyOf(row.Image.TaskId);
@@ -64,7 +70,16 @@ public sealed class DatabaseExportSource : IExportSource
             {
                 continue;
             }
-            yield return new ExportSample(key, values, await ReadPngAsync(row.Image.TaskId, row.Image.ImageBytes, cancellationToken).ConfigureAwait(false));
+            ahead.Enqueue((key, values, ReadPngAsync(row.Image.TaskId, row.Image.ImageBytes, cancellationToken)));
+            if (ahead.Count >= ReadAhead)
+            {
+                var (k, v, png) = ahead.Dequeue();
+                yield return new ExportSample(k, v, await png.ConfigureAwait(false));
+            }
+        }
+        while (ahead.TryDequeue(out var next))
+        {
+            yield return new ExportSample(next.Key, next.Values, await next.Png.ConfigureAwait(false));
         }
     }
 

@@ -24,21 +24,6 @@ internal static class ExportFiles
         }
     }
 
-    /// <inheritdoc cref="WriteAtomically"/>
-    public static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken cancellationToken)
-    {
-        var partial = PartialOf(path);
-        try
-        {
-            await File.WriteAllBytesAsync(partial, bytes, cancellationToken).ConfigureAwait(false);
-            File.Move(partial, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(partial);
-        }
-    }
-
     /// <summary>Deletes the unfinished files an interrupted export left in <paramref name="folder"/> and below.</summary>
     public static void DeletePartials(string folder)
     {
