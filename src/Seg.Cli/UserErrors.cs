@@ -8,5 +8,5 @@ namespace Seg.Cli;
 internal static class UserErrors
 {
     public static bool IsUserError(Exception ex) => ex is RenderRequestException or ModelFolderException or Farm.SweepRejectedException or Farm.FarmAccessException
-        or ExecutionProviderUnavailableException or ArgumentException or FileNotFoundException or DirectoryNotFoundException;
+        or Export.ExportException or ExecutionProviderUnavailableException or ArgumentException or FileNotFoundException or DirectoryNotFoundException;
 }

@@ -21,6 +21,7 @@ try
     app.MapOpenApi().RequireScope(ApiScopes.Read);
     app.MapSweepsApi();
     app.MapImagesApi();
+    app.MapExportApi();
     app.MapWorkersApi();
 
     await app.RunAsync();

@@ -86,6 +86,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         ("POST", "/api/sweeps/{id:guid}/resume", ApiScopes.Operate),
         ("POST", "/api/sweeps/{id:guid}/requeue-failed", ApiScopes.Operate),
         ("GET", "/api/sweeps/{id:guid}/images", ApiScopes.Read),
+        ("GET", "/api/sweeps/{id:guid}/export", ApiScopes.Read),
         ("GET", "/api/images/{taskId:guid}", ApiScopes.Read),
         ("GET", "/api/workers", ApiScopes.Read),
         ("GET", "/openapi/{documentName}.json", ApiScopes.Read),
@@ -232,6 +233,12 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         {
             var (_, taskId) = await SweepWithImageAsync();
             return new HttpRequestMessage(HttpMethod.Get, $"/api/images/{taskId}");
+        }
+
+        if (route == "/api/sweeps/{id:guid}/export")
+        {
+            var (sweepWithImage, _) = await SweepWithImageAsync();
+            return new HttpRequestMessage(HttpMethod.Get, $"/api/sweeps/{sweepWithImage}/export?format=webdataset");
         }
 
         if (route.StartsWith("/openapi", StringComparison.Ordinal))

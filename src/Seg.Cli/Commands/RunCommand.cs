@@ -22,9 +22,13 @@ internal static class RunCommand
         var device = CliOptions.Device();
         var slots = new Option<int>("--slots") { Description = "Standalone on the CPU: renders at once.", DefaultValueFactory = _ => 1 };
         var fallback = CliOptions.AllowCpuFallback();
+        var fake = new Option<bool>("--fake-render")
+        {
+            Description = "Standalone: the worker's fake render (small gradient PNGs, full provenance, no model) instead of the pipeline; for benchmarks.",
+        };
         var command = new Command("run", "Render a sweep: here (standalone), or on a farm with --farm URL.")
         {
-            sweep, farm, idempotencyKey, apiKey, output, device, slots, fallback,
+            sweep, farm, idempotencyKey, apiKey, output, device, slots, fallback, fake,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -38,7 +42,7 @@ internal static class RunCommand
                 return await RunOnFarmAsync(url, parse.GetValue(apiKey), sweepPath, parse.GetValue(idempotencyKey), cancellationToken);
             }
             return await StandaloneRun.RunAsync(sweepPath, Path.GetFullPath(parse.GetValue(output)!), parse.GetValue(device)!,
-                parse.GetValue(slots), parse.GetValue(fallback), cancellationToken);
+                parse.GetValue(slots), parse.GetValue(fallback), parse.GetValue(fake), cancellationToken);
         });
         return command;
     }

@@ -25,7 +25,7 @@ internal static class StandaloneRun
     /// <summary>Who submitted a standalone sweep, as its row records it.</summary>
     private const string StandaloneSubmitter = "standalone";
 
-    public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, bool fakeRender, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(sweepPath, cancellationToken);
         // Check the sweep before anything is created: a rejected sweep leaves no database and no folder.
@@ -45,6 +45,7 @@ internal static class StandaloneRun
             ["Worker:Devices:0"] = device,
             ["Worker:CpuSlots"] = slots.ToString(CultureInfo.InvariantCulture),
             ["Worker:AllowCpuFallback"] = allowCpuFallback.ToString(),
+            ["Worker:RenderMode"] = (fakeRender ? RenderMode.Fake : RenderMode.Pipeline).ToString(),
             // Model folders named in the sweep resolve next to the sweep file; "tiny" is the generated test model.
             ["Worker:ModelRoot"] = Path.GetDirectoryName(sweepPath),
             ["Worker:CacheFolder"] = Path.GetDirectoryName(PipelineOptions.DefaultCacheFolder("models")),

@@ -106,15 +106,38 @@ internal sealed class FarmClient(HttpClient http)
     }
 
     /// <summary>Reads a sweep's progress.</summary>
+    /// <exception cref="FarmAccessException">The key is refused, or no sweep has the id.</exception>
     public async Task<FarmSweep> GetAsync(Guid id, CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync($"api/sweeps/{id}", cancellationToken).ConfigureAwait(false);
-        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken, $"sweep {id}").ConfigureAwait(false);
         return await response.Content.ReadFromJsonAsync<FarmSweep>(Json, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("the coordinator returned an empty sweep");
     }
 
-    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the sweep's export stream (<c>GET /api/sweeps/{id}/export</c>) with the filters; the caller reads and disposes
+    /// the response. Only the headers are awaited: the body streams.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenExportAsync(Guid id, Export.ExportFormat format, Export.ExportFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var query = string.Join("&", filter.ToQuery().Prepend(KeyValuePair.Create("format", Export.ExportFormats.Name(format)))
+            .Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
+        var response = await http.GetAsync($"api/sweeps/{id}/export?{query}", HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EnsureSuccessAsync(response, cancellationToken, $"sweep {id}").ConfigureAwait(false);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken, string? resource = null)
     {
         if (!response.IsSuccessStatusCode)
         {
@@ -130,6 +153,10 @@ internal sealed class FarmClient(HttpClient http)
                     throw new FarmAccessException($"the coordinator is rate limiting this key: {detail}");
                 case HttpStatusCode.UnprocessableEntity:
                     throw new FarmAccessException($"the coordinator refused the submit: {detail}");
+                case HttpStatusCode.NotFound when resource is not null:
+                    throw new FarmAccessException($"{resource}: the coordinator has none: {detail}");
+                case HttpStatusCode.BadRequest when resource is not null:
+                    throw new FarmAccessException($"the coordinator refused the request: {detail}");
             }
 
             throw new HttpRequestException($"the coordinator answered {(int)response.StatusCode} {response.ReasonPhrase}: {body}", null, response.StatusCode);

@@ -1,6 +1,6 @@
-namespace Seg.Worker.Rendering;
+namespace Seg.Contracts.Messages;
 
-/// <summary>Names of the stages in <see cref="TaskRenderResult.StageSeconds"/> and in provenance timings.</summary>
+/// <summary>Names of the stages a worker times for one render: the keys of the provenance timings (and of the export's timing columns).</summary>
 public static class Stages
 {
     /// <summary>Waiting for a free slot.</summary>
@@ -29,4 +29,7 @@ public static class Stages
 
     /// <summary>The upload to the blob store.</summary>
     public const string Upload = "upload";
+
+    /// <summary>Every stage, in the order a render passes them.</summary>
+    public static IReadOnlyList<string> All { get; } = [WaitForSlot, LoadModel, EncodePrompt, Denoise, UNet, Decode, Device, EncodePng, Upload];
 }
