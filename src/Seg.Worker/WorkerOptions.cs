@@ -108,4 +108,14 @@ public sealed record TransientRetryOptions
 
     /// <summary>Largest delay, in milliseconds.</summary>
     public int MaxIntervalMilliseconds { get; set; } = 30_000;
+
+    /// <summary>
+    /// After the in-place retries, the first wait (seconds) before the task is given back and its message sent again;
+    /// each further round doubles it up to <see cref="RedeliveryMaxSeconds"/>. A transient fault never fails a task: an
+    /// outage of the database or the blob store is waited out, however long it lasts.
+    /// </summary>
+    public double RedeliveryMinSeconds { get; set; } = 5;
+
+    /// <summary>Longest wait between two redelivery rounds, in seconds.</summary>
+    public double RedeliveryMaxSeconds { get; set; } = 60;
 }
