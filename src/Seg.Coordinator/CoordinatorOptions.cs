@@ -71,6 +71,12 @@ public sealed record CoordinatorOptions
     public bool RecoverInFlightAtStart { get; init; }
 
     /// <summary>
+    /// How long the coordinator waits at start for the database, in seconds (default 120). Past it the start fails and
+    /// the process exits non-zero, so that compose or Kubernetes restarts it.
+    /// </summary>
+    public double DatabaseStartTimeoutSeconds { get; init; } = 120;
+
+    /// <summary>
     /// The coordinator's address as users reach it (e.g. <c>https://seg.example.org/</c>), for the absolute links in API
     /// answers (image URLs). Unset: links are paths (<c>/api/images/ID</c>). Never taken from a request's Host header.
     /// </summary>
