@@ -22,22 +22,33 @@ namespace Seg.Coordinator.Dispatch;
 /// rounds send it. The candidate sweeps' rows stay locked from the claim until the commit, so cancel and pause wait
 /// for a round in progress: once they have returned, no message of that sweep is sent. A crash or failed commit after
 /// a send leaves the task pending and sends it again later, which the worker tolerates (stable ids, conditional start).
+/// <para>
+/// Each round first sends again the messages that may be lost (<see cref="ResendLostAsync"/>), so that tasks whose
+/// message is gone hold their room in flight for at most <see cref="CoordinatorOptions.ResendQueuedAfterSeconds"/>
+/// (at once after the broker connection came back) and never stop dispatch.
+/// </para>
 /// </remarks>
 /// <param name="db">Database context (scoped).</param>
 /// <param name="claims">The dispatcher's queries and claims on the same context.</param>
 /// <param name="tasks">Task transitions on the same context.</param>
 /// <param name="sweeps">Sweep transitions on the same context.</param>
 /// <param name="sendEndpoints">MassTransit's send endpoints.</param>
+/// <param name="broker">Tells when the broker connection came back, and since when it has been up.</param>
 /// <param name="options">Coordinator options.</param>
 /// <param name="metrics">Counters.</param>
-public sealed class DispatchRound(
+/// <param name="time">Clock.</param>
+/// <param name="logger">Logger.</param>
+public sealed partial class DispatchRound(
     SegDbContext db,
     DispatchClaims claims,
     TaskTransitions tasks,
     SweepTransitions sweeps,
     ISendEndpointProvider sendEndpoints,
+    BrokerConnection broker,
     IOptions<CoordinatorOptions> options,
-    CoordinatorMetrics metrics)
+    CoordinatorMetrics metrics,
+    TimeProvider time,
+    ILogger<DispatchRound> logger)
 {
     /// <summary>
     /// Longest a round may spend sending. The round holds its sweeps' rows locked while it sends, so a broker that
@@ -47,8 +58,63 @@ public sealed class DispatchRound(
 
     /// <summary>Runs one round.</summary>
     /// <param name="cancellationToken">Cancels the round (nothing is marked; sent messages are sent again later).</param>
-    /// <returns>How many pending tasks the round took: sent, or failed because their parameters could not be read.</returns>
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    /// <returns>How many tasks the round took: sent again, sent, or failed because their parameters could not be read.</returns>
+    public async Task<int> RunAsync(CancellationToken cancellationToken) =>
+        await ResendLostAsync(cancellationToken).ConfigureAwait(false) + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Sends again the messages that may be lost: of queued tasks that no worker started within
+    /// <see cref="CoordinatorOptions.ResendQueuedAfterSeconds"/> (or before the broker connection last came back), and
+    /// of running tasks whose worker has been silent for <see cref="CoordinatorOptions.WorkerStaleAfter"/> (judged only
+    /// once the connection that carries the heartbeats has been up that long). Safe because the worker is idempotent:
+    /// a second message of a task that runs or has ended is acknowledged without a render.
+    /// </summary>
+    private async Task<int> ResendLostAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        var queuedBefore = now - TimeSpan.FromSeconds(settings.ResendQueuedAfterSeconds);
+        var reconnectedAt = broker.TakeReconnection();
+        if (reconnectedAt > queuedBefore)
+        {
+            queuedBefore = reconnectedAt.Value;
+        }
+
+        DateTimeOffset? heartbeatBefore = broker.ConnectedSince is { } since && now - since > settings.WorkerStaleAfter
+            ? now - settings.WorkerStaleAfter
+            : null;
+        if (!await claims.AnyLostAsync(queuedBefore, heartbeatBefore, cancellationToken).ConfigureAwait(false))
+        {
+            return 0;
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await claims.LockRoundAsync(cancellationToken).ConfigureAwait(false);
+        var unstarted = await claims.ClaimUnstartedAsync(queuedBefore, settings.MaxInFlight, cancellationToken).ConfigureAwait(false);
+        var orphaned = heartbeatBefore is { } before
+            ? await claims.ClaimOrphanedAsync(before, settings.MaxInFlight, cancellationToken).ConfigureAwait(false)
+            : [];
+        await SendAsync([.. unstarted, .. orphaned], cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        var unstartedReason = reconnectedAt is null ? "not_started" : "broker_reconnected";
+        if (unstarted.Count > 0)
+        {
+            metrics.TasksResent(unstarted.Count, unstartedReason);
+            LogResentUnstarted(unstarted.Count, unstartedReason, queuedBefore, string.Join(", ", unstarted.Take(10).Select(t => t.Id)));
+        }
+
+        foreach (var task in orphaned)
+        {
+            metrics.TasksResent(1, "worker_stale");
+            LogResentOrphaned(task.Id, task.SweepId, task.WorkerId, before: heartbeatBefore!.Value);
+        }
+
+        return unstarted.Count + orphaned.Count;
+    }
+
+    /// <summary>Claims pending tasks into the room under MaxInFlight and sends them.</summary>
+    private async Task<int> DispatchPendingAsync(CancellationToken cancellationToken)
     {
         // A look without locks first, so that an idle farm's polls take no lock (on SQLite, the write lock).
         var room = options.Value.MaxInFlight - await claims.CountInFlightAsync(cancellationToken).ConfigureAwait(false);
@@ -75,10 +141,31 @@ public sealed class DispatchRound(
             return 0;
         }
 
+        var sent = await SendAsync(batch, cancellationToken).ConfigureAwait(false);
+        foreach (var sweepId in sent.Select(t => t.SweepId).Distinct())
+        {
+            await sweeps.TryMarkRunningAsync(sweepId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        metrics.TasksDispatched(sent.Count);
+        activity?.SetTag("seg.tasks.sent", sent.Count);
+        activity?.SetTag("seg.sweeps", string.Join(",", sent.Select(t => t.SweepId).Distinct()));
+        return batch.Count;
+    }
+
+    /// <summary>Sends one message per task, failing those whose parameters cannot be read; returns the tasks sent.</summary>
+    private async Task<List<RenderTaskRecord>> SendAsync(IReadOnlyList<RenderTaskRecord> batch, CancellationToken cancellationToken)
+    {
+        var sent = new List<RenderTaskRecord>(batch.Count);
+        if (batch.Count == 0)
+        {
+            return sent;
+        }
+
         using var sendTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         sendTimeout.CancelAfter(SendTimeout);
         var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{options.Value.RenderTaskQueue}")).ConfigureAwait(false);
-        var sent = new List<RenderTaskRecord>(batch.Count);
         foreach (var task in batch)
         {
             if (ToMessage(task) is not { } message)
@@ -91,17 +178,16 @@ public sealed class DispatchRound(
             sent.Add(task);
         }
 
-        foreach (var sweepId in sent.Select(t => t.SweepId).Distinct())
-        {
-            await sweeps.TryMarkRunningAsync(sweepId, cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        metrics.TasksDispatched(sent.Count);
-        activity?.SetTag("seg.tasks.sent", sent.Count);
-        activity?.SetTag("seg.sweeps", string.Join(",", sent.Select(t => t.SweepId).Distinct()));
-        return batch.Count;
+        return sent;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Sent again {Count} queued tasks ({Reason}) whose message no worker started (sent before {QueuedBefore:O}); first: {TaskIds}")]
+    private partial void LogResentUnstarted(int count, string reason, DateTimeOffset queuedBefore, string taskIds);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Sent again task {TaskId} of sweep {SweepId}: it was running on worker {WorkerId}, which has sent no heartbeat since {Before:O}")]
+    private partial void LogResentOrphaned(Guid taskId, Guid sweepId, string? workerId, DateTimeOffset before);
 
     private const string UnreadableParameters = "parameters_json cannot be read as the render parameters of this version";
 

@@ -160,4 +160,97 @@ public sealed class DispatchClaims(SegDbContext db, TimeProvider time)
 
         return [.. claimed.OrderByDescending(t => t.Priority).ThenBy(t => t.CreatedAt).ThenBy(t => t.TaskIndex)];
     }
+
+    /// <summary>
+    /// Whether any task's message may be lost: queued with its message sent before <paramref name="queuedBefore"/>, or
+    /// (with <paramref name="heartbeatBefore"/>) running on a worker silent since then. A cheap look before the lock.
+    /// </summary>
+    /// <param name="queuedBefore">Messages sent before this are overdue.</param>
+    /// <param name="heartbeatBefore">Workers without a heartbeat since this are gone; null: do not look at running tasks.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>True when <see cref="ClaimUnstartedAsync"/> or <see cref="ClaimOrphanedAsync"/> may find tasks.</returns>
+    public async Task<bool> AnyLostAsync(DateTimeOffset queuedBefore, DateTimeOffset? heartbeatBefore, CancellationToken cancellationToken) =>
+        await Unstarted(queuedBefore).AnyAsync(cancellationToken).ConfigureAwait(false)
+        || (heartbeatBefore is { } before && await Orphaned(before).AnyAsync(cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Claims, in the caller's transaction (after <see cref="LockRoundAsync"/>), up to <paramref name="limit"/> queued
+    /// tasks whose message was sent before <paramref name="queuedBefore"/> and that no worker has started, oldest first,
+    /// to send them again: their send time becomes now and their resend count grows by one.
+    /// </summary>
+    /// <param name="queuedBefore">Messages sent before this are overdue.</param>
+    /// <param name="limit">Most tasks to claim (&gt; 0).</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The claimed tasks, still queued.</returns>
+    public async Task<IReadOnlyList<RenderTaskRecord>> ClaimUnstartedAsync(DateTimeOffset queuedBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var ids = await Unstarted(queuedBefore).OrderBy(t => t.QueuedAt).Take(limit).Select(t => t.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        var now = Now();
+        // The same condition again: a worker may have started one meanwhile (then it is not sent again).
+        await Unstarted(queuedBefore).Where(t => ids.Contains(t.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.QueuedAt, now).SetProperty(t => t.Resends, t => t.Resends + 1), cancellationToken)
+            .ConfigureAwait(false);
+        return await ResentAsync(ids, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Claims, in the caller's transaction (after <see cref="LockRoundAsync"/>), up to <paramref name="limit"/> running
+    /// tasks whose worker has sent no heartbeat since <paramref name="heartbeatBefore"/> (and that started before it; a
+    /// worker never heard of is left alone, as is its task: a worker that dies closes its broker channel, and the broker
+    /// delivers the message again by itself):
+    /// they become queued again, to be sent again, their resend count grows by one and their attempts stay counted
+    /// (a task that kills its worker must not loop forever). Such tasks of cancelled sweeps are cancelled instead.
+    /// </summary>
+    /// <param name="heartbeatBefore">Workers without a heartbeat since this are gone.</param>
+    /// <param name="limit">Most tasks to claim (&gt; 0).</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>The claimed tasks, now queued.</returns>
+    public async Task<IReadOnlyList<RenderTaskRecord>> ClaimOrphanedAsync(DateTimeOffset heartbeatBefore, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var now = Now();
+        await Orphaned(heartbeatBefore).Where(t => db.Sweeps.Any(s => s.Id == t.SweepId && s.Status == SweepStatus.Cancelled))
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, RenderTaskStatus.Cancelled).SetProperty(t => t.FinishedAt, now), cancellationToken)
+            .ConfigureAwait(false);
+        var ids = await Orphaned(heartbeatBefore).OrderBy(t => t.StartedAt).Take(limit).Select(t => t.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        await Orphaned(heartbeatBefore).Where(t => ids.Contains(t.Id))
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(t => t.Status, RenderTaskStatus.Queued)
+                .SetProperty(t => t.QueuedAt, now)
+                .SetProperty(t => t.Resends, t => t.Resends + 1), cancellationToken)
+            .ConfigureAwait(false);
+        return await ResentAsync(ids, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    private IQueryable<RenderTaskRecord> Unstarted(DateTimeOffset queuedBefore) =>
+        db.RenderTasks.Where(t => t.Status == RenderTaskStatus.Queued && t.QueuedAt < queuedBefore);
+
+    private IQueryable<RenderTaskRecord> Orphaned(DateTimeOffset heartbeatBefore) =>
+        db.RenderTasks.Where(t => t.Status == RenderTaskStatus.Running && t.StartedAt < heartbeatBefore
+            && db.Workers.Any(w => w.WorkerId == t.WorkerId && w.LastHeartbeatAt < heartbeatBefore));
+
+    /// <summary>The tasks of <paramref name="ids"/> that this claim marked (their send time is its <paramref name="now"/>).</summary>
+    private async Task<IReadOnlyList<RenderTaskRecord>> ResentAsync(List<Guid> ids, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await db.RenderTasks.AsNoTracking().Where(t => ids.Contains(t.Id) && t.QueuedAt == now)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Now, to the microsecond: PostgreSQL keeps timestamps to the microsecond, so the claim can find its own mark.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = time.GetUtcNow();
+        return new DateTimeOffset(now.Ticks - (now.Ticks % 10), TimeSpan.Zero);
+    }
 }
