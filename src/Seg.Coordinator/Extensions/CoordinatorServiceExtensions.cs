@@ -87,6 +87,10 @@ public static class CoordinatorServiceExtensions
         services.TryAddScoped<SweepProgress>();
 
         services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<BrokerConnection>();
+        // The bus tells the dispatcher when its connection comes back (lost messages are sent again at once). The
+        // factory makes MassTransit connect the one singleton (the type-only overload resolved a second instance).
+        services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<BrokerConnection>());
         services.TryAddSingleton<CoordinatorMetrics>();
         services.TryAddScoped<DispatchRound>();
         services.TryAddScoped<InFlightRecovery>();
