@@ -69,6 +69,7 @@ public sealed class Farm : IAsyncDisposable
                 coordinatorEnvironment[key] = value;
             }
 
+            farm._coordinatorEnvironment = coordinatorEnvironment;
             farm._coordinator = FarmProcess.Start("coordinator", "Seg.Coordinator", coordinatorEnvironment);
             for (var i = 1; i < coordinators; i++)
             {
@@ -94,6 +95,16 @@ public sealed class Farm : IAsyncDisposable
             await farm.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>SIGKILLs the (first) coordinator and starts it again with the same settings; waits until it is ready.</summary>
+    public async Task KillAndRestartCoordinatorAsync()
+    {
+        var old = _coordinator!;
+        Kill(old);
+        _moreCoordinators.Add(old); // kept for its log; it is dead
+        _coordinator = FarmProcess.Start($"coordinator-restarted-{_killed.Count}", "Seg.Coordinator", _coordinatorEnvironment);
+        await WaitUntilAsync(async () => (await TryGetAsync("readyz")) == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the restarted coordinator to be ready");
     }
 
     /// <summary>Starts one more worker process.</summary>
@@ -186,7 +197,7 @@ public sealed class Farm : IAsyncDisposable
             {
                 return;
             }
-            var dead = _workers.Concat(Coordinators).FirstOrDefault(p => p.HasExited && p != _killed);
+            var dead = _workers.Concat(Coordinators).FirstOrDefault(p => p.HasExited && !_killed.Contains(p));
             if (dead is not null)
             {
                 throw new Xunit.Sdk.XunitException($"{dead.Name} exited while waiting for {what}:\n{Tail(dead.Log)}");
@@ -196,12 +207,13 @@ public sealed class Farm : IAsyncDisposable
         throw new TimeoutException($"timed out after {timeout} waiting for {what}.\n{Logs()}");
     }
 
-    private FarmProcess? _killed;
+    private readonly HashSet<FarmProcess> _killed = [];
+    private Dictionary<string, string> _coordinatorEnvironment = [];
 
     /// <summary>SIGKILLs a worker (the test expects it to die).</summary>
     public void Kill(FarmProcess worker)
     {
-        _killed = worker;
+        _killed.Add(worker);
         worker.Kill();
     }
 
