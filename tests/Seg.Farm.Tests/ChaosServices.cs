@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace Seg.Farm.Tests;
 
@@ -85,6 +86,9 @@ public sealed partial class ChaosServices : IAsyncDisposable
         {
             throw new InvalidOperationException($"dev-services.sh {string.Join(' ', arguments)} exited {process.ExitCode}:\n{await error}\n{await output}");
         }
+
+        // This test process's pooled connections point at a server that was stopped (each scenario uses the same port).
+        NpgsqlConnection.ClearAllPools();
     }
 
     private static string Port(string variable, int fallback) =>

@@ -22,14 +22,14 @@ public class ChaosTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string> WorkerSettings = new()
     {
         ["Worker__RenderMode"] = "Fake",
-        ["Worker__FakeRenderMilliseconds"] = "40",
+        ["Worker__FakeRenderMilliseconds"] = "20",
         ["Worker__Retry__RedeliveryMinSeconds"] = "2",
         ["Worker__Retry__RedeliveryMaxSeconds"] = "10",
     };
 
     private static readonly Dictionary<string, string> CoordinatorSettings = new()
     {
-        ["Coordinator__ResendQueuedAfterSeconds"] = "5",
+        ["Coordinator__ResendQueuedAfterSeconds"] = "20",
     };
 
     [Fact]
@@ -92,7 +92,7 @@ public class ChaosTests(ITestOutputHelper output)
     private async Task RunAsync(string scenario, Func<Farm, ChaosServices, Task> fault, bool blobsSurviveTheFault = true)
     {
         await using var services = await ChaosServices.StartAsync(scenario);
-        await using var farm = await Farm.StartAsync(workers: 2, maxInFlight: 32, workerSettings: WorkerSettings, coordinatorSettings: CoordinatorSettings);
+        await using var farm = await Farm.StartAsync(workers: 2, maxInFlight: 16, workerSettings: WorkerSettings, coordinatorSettings: CoordinatorSettings);
         var total = Stopwatch.StartNew();
         var id = await farm.SubmitAsync($$"""
             name: chaos-{{scenario}}
@@ -110,7 +110,7 @@ public class ChaosTests(ITestOutputHelper output)
         await fault(farm, services);
         var faultSeconds = recovery.Elapsed.TotalSeconds;
 
-        var (status, _) = await farm.WaitForSweepAsync(id, RecoveryBound + recovery.Elapsed);
+        var status = await WaitForSweepAsync(farm, id, RecoveryBound);
         var recoverySeconds = recovery.Elapsed.TotalSeconds;
         Assert.True(status == "succeeded", $"{scenario}: sweep {status}\n{farm.Logs()}");
 
@@ -149,6 +149,26 @@ public class ChaosTests(ITestOutputHelper output)
     }
 
     private static T Scalar<T>(List<T> rows) => Assert.Single(rows);
+
+    /// <summary>The sweep's final status, asked until <paramref name="bound"/>; the API may answer 5xx while a service restarts.</summary>
+    private static async Task<string> WaitForSweepAsync(Farm farm, Guid id, TimeSpan bound)
+    {
+        var status = "";
+        await farm.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                status = (await farm.GetSweepAsync(id)).GetProperty("status").GetString()!;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                return false; // a 5xx or a timeout while the farm recovers
+            }
+
+            return status is "succeeded" or "failed" or "cancelled";
+        }, bound, $"sweep {id} to finish");
+        return status;
+    }
 
     private static async Task<long> SucceededAsync(Farm farm) =>
         Scalar(await farm.QueryAsync<long>("select count(*) from render_tasks where status = 'succeeded'"));
