@@ -44,7 +44,7 @@ public class LostMessageTests
     }
 
     /// <summary>Drops every ready message of the queue, as <c>rabbitmqctl purge_queue</c> does; returns how many.</summary>
-    private static async Task<uint> PurgeAsync(string queue)
+    internal static async Task<uint> PurgeAsync(string queue)
     {
         var factory = new ConnectionFactory
         {
