@@ -11,6 +11,7 @@ public sealed class CoordinatorMetrics
     private readonly Counter<long> _tasksDispatched = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.dispatched", "{task}", "Render task messages sent to the workers");
     private readonly Counter<long> _tasksEnded = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.ended", "{task}", "Task outcomes reported by the workers");
     private readonly Counter<long> _tasksStuck = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.stuck", "{task}", "Running tasks noticed to run far longer than their sweep's median");
+    private readonly Counter<long> _tasksResent = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.resent", "{task}", "Render task messages sent again (lost or orphaned), by reason");
     private readonly Histogram<double> _taskGpuSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.coordinator.task.gpu_seconds", "s", "Device seconds per rendered image");
 
     /// <summary>A sweep was stored with this many tasks.</summary>
@@ -31,6 +32,12 @@ public sealed class CoordinatorMetrics
             _taskGpuSeconds.Record(gpuSeconds);
         }
     }
+
+    /// <summary>
+    /// <paramref name="count"/> tasks' messages were sent again, for <paramref name="reason"/> (<c>not_started</c>,
+    /// <c>broker_reconnected</c>, <c>worker_stale</c>). Prometheus: <c>seg_tasks_resent_total</c>.
+    /// </summary>
+    public void TasksResent(int count, string reason) => _tasksResent.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>A running task was noticed to be stuck.</summary>
     public void TaskStuck() => _tasksStuck.Add(1);

@@ -59,6 +59,18 @@ public sealed record CoordinatorOptions
     [Range(1, 3600)]
     public int WorkerHeartbeatIntervalSeconds { get; init; } = 10;
 
+    /// <summary>How long without a heartbeat makes a worker stale: three heartbeat intervals.</summary>
+    public TimeSpan WorkerStaleAfter => TimeSpan.FromSeconds(3.0 * WorkerHeartbeatIntervalSeconds);
+
+    /// <summary>
+    /// A queued task whose message no worker started within this many seconds is sent again (the message may have been
+    /// lost: a broker restarted without its data, a purged queue). Keep it above the longest a message waits behind
+    /// others, about MaxInFlight / render slots x the longest render; a message that was only slow is harmless, the
+    /// worker acknowledges the second copy without rendering. Default 300.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int ResendQueuedAfterSeconds { get; init; } = 300;
+
     /// <summary>A worker whose last this-many ended tasks of one sweep all failed is reported as failing that sweep. Default 3.</summary>
     [Range(1, 1000)]
     public int WorkerFailureStreak { get; init; } = 3;
@@ -69,6 +81,12 @@ public sealed record CoordinatorOptions
     /// the in-memory bus of the standalone mode; never with RabbitMQ. Default false.
     /// </summary>
     public bool RecoverInFlightAtStart { get; init; }
+
+    /// <summary>
+    /// How long the coordinator waits at start for the database, in seconds (default 120). Past it the start fails and
+    /// the process exits non-zero, so that compose or Kubernetes restarts it.
+    /// </summary>
+    public double DatabaseStartTimeoutSeconds { get; init; } = 120;
 
     /// <summary>
     /// The coordinator's address as users reach it (e.g. <c>https://seg.example.org/</c>), for the absolute links in API

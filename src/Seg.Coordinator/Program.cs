@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Seg.Coordinator.Apis;
 using Seg.Coordinator.Auth;
 using Seg.Coordinator.Extensions;
@@ -9,10 +8,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddSegServiceDefaults("seg-coordinator");
 builder.AddCoordinatorServices();
 
-try
+// Exits non-zero on a fatal error (bad settings, no database or bus within their bounds, a background service that
+// threw), so that compose or Kubernetes restarts the coordinator.
+return await builder.RunToExitCodeAsync("seg-coordinator", app =>
 {
-    await using var app = builder.Build();
-
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseCoordinatorAuth();
@@ -23,16 +22,7 @@ try
     app.MapImagesApi();
     app.MapExportApi();
     app.MapWorkersApi();
-
-    await app.RunAsync();
-    return 0;
-}
-catch (OptionsValidationException e)
-{
-    // Bad settings (no API key, a wrong value): one clear line per rule; a non-zero exit so that the orchestrator says so.
-    await Console.Error.WriteLineAsync($"seg-coordinator: {string.Join("; ", e.Failures)}");
-    return 1;
-}
+});
 
 /// <summary>The coordinator's entry point (public for the test host).</summary>
 public partial class Program;

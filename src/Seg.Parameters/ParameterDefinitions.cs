@@ -46,16 +46,19 @@ public static partial class ParameterDefinitions
         ParameterNames.Model, nameof(RenderParameters.Model),
         "The model: a folder in the Optimum/diffusers ONNX layout, or a model name that the workers resolve.",
         "", ValueForms.Text, "is required: a model folder or a model name that the workers know",
-        model => !string.IsNullOrWhiteSpace(model), p => p.Model, (p, v) => p with { Model = v }, new(ParameterNames.Model, null), new("Model"),
-        model => string.IsNullOrWhiteSpace(model) ? Model!.Rule : null);
+        model => !string.IsNullOrWhiteSpace(model) && ModelNames.Check(model, allowAbsolute: true) is null,
+        p => p.Model, (p, v) => p with { Model = v }, new(ParameterNames.Model, null), new("Model"),
+        model => string.IsNullOrWhiteSpace(model) ? Model!.Rule : ModelNames.Check(model, allowAbsolute: true));
 
     /// <summary>A separate (fp32) VAE folder; null decodes with the model's own VAE.</summary>
     public static ParameterDefinition<string?> Vae { get; } = new(
         ParameterNames.Vae, nameof(RenderParameters.Vae),
         "A separate (fp32) VAE decoder folder; fp16 SDXL VAEs overflow. Default: the model's own.",
         null, ValueForms.OptionalText, "must not be empty; leave it out to decode with the model's own VAE",
-        vae => vae is null || !string.IsNullOrWhiteSpace(vae), p => p.Vae, (p, v) => p with { Vae = v }, new(ParameterNames.Vae, null),
-        new("VAE", ShownWhen: p => p.Vae is not null), vae => vae is not null && string.IsNullOrWhiteSpace(vae) ? Vae!.Rule : null);
+        vae => vae is null || (!string.IsNullOrWhiteSpace(vae) && ModelNames.Check(vae, allowAbsolute: true) is null),
+        p => p.Vae, (p, v) => p with { Vae = v }, new(ParameterNames.Vae, null),
+        new("VAE", ShownWhen: p => p.Vae is not null),
+        vae => vae is not null && string.IsNullOrWhiteSpace(vae) ? Vae!.Rule : ModelNames.Check(vae, allowAbsolute: true));
 
     /// <summary>The prompt; empty is allowed (unconditional SEG).</summary>
     public static ParameterDefinition<string> Prompt { get; } = new(

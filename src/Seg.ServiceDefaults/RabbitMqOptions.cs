@@ -20,4 +20,10 @@ public sealed record RabbitMqOptions
 
     /// <summary>Password.</summary>
     public string Password { get; init; } = "guest";
+
+    /// <summary>
+    /// How long the process waits at start for the bus to connect, in seconds (default 120). Past it the bus has failed
+    /// for good: the process exits non-zero so that compose or Kubernetes restarts it, instead of running without a bus.
+    /// </summary>
+    public double StartTimeoutSeconds { get; init; } = 120;
 }

@@ -101,6 +101,12 @@ public static class ServiceDefaultsExtensions
             }
             else
             {
+                services.AddOptions<MassTransitHostOptions>().Configure(host =>
+                {
+                    // A bus that cannot start fails the host's start (a fatal error, exit code 1), within a bound.
+                    host.WaitUntilStarted = true;
+                    host.StartTimeout = TimeSpan.FromSeconds(rabbit.StartTimeoutSeconds);
+                });
                 bus.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(rabbit.Host, rabbit.Port, rabbit.VirtualHost, host =>

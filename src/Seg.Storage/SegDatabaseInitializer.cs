@@ -30,7 +30,7 @@ public static class SegDatabaseInitializer
         ArgumentNullException.ThrowIfNull(db);
         if (db.Provider == SegDatabaseProvider.PostgreSql)
         {
-            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            await MigrateUnderLockAsync(db, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -60,6 +60,41 @@ public static class SegDatabaseInitializer
                 throw new InvalidOperationException(
                     $"SQLite database '{path}' has another schema (user_version {stored}, this version of Seg farm expects {fingerprint}); " +
                     "SQLite databases are not migrated: move the file away or use another path");
+            }
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Key of the session advisory lock held around the migrations (an arbitrary constant, "SEGMIGR" in ASCII).
+    /// </summary>
+    public const long MigrationLockKey = 0x5345_474D_4947_52;
+
+    /// <summary>
+    /// Applies the migrations while holding a PostgreSQL advisory lock, so that several coordinator replicas starting
+    /// together (Helm <c>coordinator.replicas</c> &gt; 1, a rolling upgrade) migrate one after the other: the first
+    /// applies them, the others wait, then find nothing left to do. Chosen over a Helm hook Job because it works the
+    /// same wherever the coordinator starts (Helm, compose, a plain process), keeps the migrations' retry while the
+    /// database comes up, and needs no extra image run or hook ordering; the lock is released with the session if the
+    /// process dies.
+    /// </summary>
+    private static async Task MigrateUnderLockAsync(SegDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = db.Database.GetDbConnection();
+            await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLockKey.ToString(CultureInfo.InvariantCulture)});", cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({MigrationLockKey.ToString(CultureInfo.InvariantCulture)});", CancellationToken.None).ConfigureAwait(false);
             }
         }
         finally

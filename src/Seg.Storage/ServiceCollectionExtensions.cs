@@ -145,6 +145,7 @@ public static class ServiceCollectionExtensions
         services.AddScoped<TaskBulkWriter>();
         services.AddScoped<TaskTransitions>();
         services.AddScoped<SweepTransitions>();
+        services.AddScoped<DispatchClaims>();
         services.AddScoped<ProvenanceWriter>();
         services.AddScoped<WorkerHeartbeatWriter>();
     }

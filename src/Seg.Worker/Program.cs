@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Seg.ServiceDefaults;
 using Seg.Storage;
 using Seg.Worker;
@@ -18,16 +17,6 @@ builder.Services.AddSegStorage(builder.Configuration);
 builder.Services.AddWorkerServices(builder.Configuration);
 builder.Services.AddSegMassTransit(builder.Configuration, bus => bus.AddWorkerConsumers());
 
-try
-{
-    await using var app = builder.Build();
-    app.MapSegHealthEndpoints();
-    await app.RunAsync();
-    return 0;
-}
-catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
-{
-    // Bad settings or an unusable device: one clear line (the host has logged the details).
-    await Console.Error.WriteLineAsync($"seg-worker: {e.Message}");
-    return 1;
-}
+// Exits non-zero on a fatal error (bad settings, an unusable device, no bus within its bound, a background service
+// that threw), so that compose or Kubernetes restarts the worker.
+return await builder.RunToExitCodeAsync("seg-worker", app => app.MapSegHealthEndpoints());

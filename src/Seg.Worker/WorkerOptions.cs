@@ -40,6 +40,12 @@ public sealed record WorkerOptions
     /// <summary>Folder under which the model names of tasks resolve (<c>model: sdxl-base</c> is <c>ModelRoot/sdxl-base</c>).</summary>
     public string ModelRoot { get; set; } = "/models";
 
+    /// <summary>
+    /// Whether task model and VAE names may be absolute paths anywhere on the host. Default false: names are folders
+    /// under <see cref="ModelRoot"/> (the rule of <c>Seg.Parameters.ModelNames</c>, which the API checks too).
+    /// </summary>
+    public bool AllowAbsoluteModelPaths { get; set; }
+
     /// <summary>Cache folder: the tiny model (<c>model: tiny</c>) and the SEG-patched UNets live under it.</summary>
     public string CacheFolder { get; set; } = Path.Combine(Path.GetTempPath(), "seg-worker-cache");
 
@@ -102,4 +108,14 @@ public sealed record TransientRetryOptions
 
     /// <summary>Largest delay, in milliseconds.</summary>
     public int MaxIntervalMilliseconds { get; set; } = 30_000;
+
+    /// <summary>
+    /// After the in-place retries, the first wait (seconds) before the task is given back and its message sent again;
+    /// each further round doubles it up to <see cref="RedeliveryMaxSeconds"/>. A transient fault never fails a task: an
+    /// outage of the database or the blob store is waited out, however long it lasts.
+    /// </summary>
+    public double RedeliveryMinSeconds { get; set; } = 5;
+
+    /// <summary>Longest wait between two redelivery rounds, in seconds.</summary>
+    public double RedeliveryMaxSeconds { get; set; } = 60;
 }

@@ -12,6 +12,9 @@ public class SweepValidatorTests
         MaxPromptLength = 10,
         MaxNameLength = 8,
         MaxTasksPerSweep = 1000,
+        MaxTags = 2,
+        MaxTagKeyLength = 20,
+        MaxTagValueLength = 5,
     };
 
     /// <summary>A valid sweep in which one field is replaced by <paramref name="field"/>: <paramref name="value"/>.</summary>
@@ -33,6 +36,17 @@ public class SweepValidatorTests
     public void A_valid_sweep_has_no_errors()
     {
         Assert.Empty(ValidateWith("name", "ok"));
+    }
+
+    [Fact]
+    public void Absolute_model_paths_pass_only_when_the_limits_allow_them_and_never_with_dot_dot()
+    {
+        var sweep = SweepParser.ParseYaml("model: /models/sdxl\nvae: /models/vae\nprompts: [a]\nseeds: [1]\n").Definition!;
+        Assert.Equal(2, SweepValidator.Validate(sweep).Count);
+        Assert.Empty(SweepValidator.Validate(sweep, new SweepLimits { AllowAbsoluteModelPaths = true }));
+        Assert.Single(SweepValidator.Validate(sweep with { Model = "/models/../etc" }, new SweepLimits { AllowAbsoluteModelPaths = true }));
+        // The task's own check (the worker's and the CLI's) refuses '..' whatever the option.
+        Assert.Contains(ParameterDefinitions.Defaults with { Model = "a/../../b" } is var p ? p.Validate() : [], e => e.Field == "model");
     }
 
     [Theory]
@@ -72,6 +86,22 @@ public class SweepValidatorTests
     [InlineData("seg_window", "[0.5, 0.5]", "seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [0.5, 0.5])")]
     [InlineData("seg_window", "[-0.1, 1]", "seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [-0.1, 1])")]
     [InlineData("seg_window", "[0, 1.5]", "seg_window", "must be [start, stop] with 0 <= start < stop <= 1 (got [0, 1.5])")]
+    [InlineData("model", "../../etc/passwd", "model",
+        "must name a folder under the model root: no '..' segment and no absolute path (got '../../etc/passwd', which has a '..' segment)")]
+    [InlineData("model", "'sdxl\\..\\x'", "model",
+        "must name a folder under the model root: no '..' segment and no absolute path (got 'sdxl\\..\\x', which has a '..' segment)")]
+    [InlineData("model", "/etc", "model",
+        "must name a folder under the model root: no '..' segment and no absolute path (got '/etc', an absolute path; AllowAbsoluteModelPaths is off)")]
+    [InlineData("model", "'C:\\models'", "model",
+        "must name a folder under the model root: no '..' segment and no absolute path (got 'C:\\models', an absolute path; AllowAbsoluteModelPaths is off)")]
+    [InlineData("vae", "'~/vae'", "vae",
+        "must name a folder under the model root: no '..' segment and no absolute path (got '~/vae', an absolute path; AllowAbsoluteModelPaths is off)")]
+    [InlineData("vae", "vaes/../../x", "vae",
+        "must name a folder under the model root: no '..' segment and no absolute path (got 'vaes/../../x', which has a '..' segment)")]
+    [InlineData("tags", "{a: 1, b: 2, c: 3}", "tags", "must have at most 2 tags (got 3)")]
+    [InlineData("tags", "{owner: toolong}", "tags.owner", "must be at most 5 characters (got 7)")]
+    [InlineData("tags", "{abcdefghijklmnopqrstuvwxyz: x}", "tags", "must have tag names of at most 20 characters (got 26 in 'abcdefghijklmnop...')")]
+    [InlineData("tags", "{' ': x}", "tags", "must have tag names that are not blank")]
     public void Each_rule_names_its_field_and_rule(string field, string value, string errorField, string rule)
     {
         Assert.Equal(new ValidationError(errorField, rule), Assert.Single(ValidateWith(field, value)));

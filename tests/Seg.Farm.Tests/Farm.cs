@@ -20,6 +20,7 @@ public sealed class Farm : IAsyncDisposable
     private readonly PostgresTestDatabase _database = PostgresTestDatabase.WithUniqueName("seg_farm_");
     private readonly List<FarmProcess> _workers = [];
     private FarmProcess? _coordinator;
+    private readonly List<FarmProcess> _moreCoordinators = [];
 
     private Farm()
     {
@@ -37,8 +38,18 @@ public sealed class Farm : IAsyncDisposable
 
     public IReadOnlyList<FarmProcess> Workers => _workers;
 
-    /// <summary>Starts a coordinator and <paramref name="workers"/> worker processes and waits until all are ready.</summary>
-    public static async Task<Farm> StartAsync(int workers, int maxInFlight = 32, IReadOnlyDictionary<string, string>? workerSettings = null)
+    /// <summary>The base addresses of the coordinators after the first (<see cref="Http"/>'s).</summary>
+    public List<Uri> CoordinatorUrls { get; } = [];
+
+    /// <summary>The coordinator processes, the first (<see cref="Http"/>'s) first.</summary>
+    public IEnumerable<FarmProcess> Coordinators => (_coordinator is null ? [] : new[] { _coordinator }).Concat(_moreCoordinators);
+
+    /// <summary>
+    /// Starts <paramref name="coordinators"/> coordinator processes (replicas on the one database and broker; <see cref="Http"/>
+    /// talks to the first) and <paramref name="workers"/> worker processes, and waits until all are ready.
+    /// </summary>
+    public static async Task<Farm> StartAsync(int workers, int maxInFlight = 32, IReadOnlyDictionary<string, string>? workerSettings = null,
+        int coordinators = 1, IReadOnlyDictionary<string, string>? coordinatorSettings = null)
     {
         var farm = new Farm();
         try
@@ -53,13 +64,25 @@ public sealed class Farm : IAsyncDisposable
                 ["Coordinator__MaxInFlight"] = maxInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Coordinator__WorkerHeartbeatIntervalSeconds"] = "1",
             };
-            foreach (var (key, value) in TestApiKeys.Settings("__"))
+            foreach (var (key, value) in TestApiKeys.Settings("__").Concat(coordinatorSettings ?? new Dictionary<string, string>()))
             {
                 coordinatorEnvironment[key] = value;
             }
 
+            farm._coordinatorEnvironment = coordinatorEnvironment;
             farm._coordinator = FarmProcess.Start("coordinator", "Seg.Coordinator", coordinatorEnvironment);
-            await farm.WaitUntilAsync(async () => (await farm.TryGetAsync("readyz")) == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the coordinator to be ready");
+            for (var i = 1; i < coordinators; i++)
+            {
+                var replica = new Uri($"http://127.0.0.1:{FreePort()}/");
+                farm._moreCoordinators.Add(FarmProcess.Start($"coordinator-{i + 1}", "Seg.Coordinator",
+                    new Dictionary<string, string>(coordinatorEnvironment) { ["ASPNETCORE_URLS"] = replica.ToString() }));
+                farm.CoordinatorUrls.Add(replica);
+            }
+
+            foreach (var url in farm.CoordinatorUrls.Prepend(farm.Http.BaseAddress))
+            {
+                await farm.WaitUntilAsync(async () => (await farm.TryGetAsync(new Uri(url, "readyz").ToString())) == HttpStatusCode.OK, TimeSpan.FromSeconds(90), $"the coordinator at {url} to be ready");
+            }
             for (var i = 0; i < workers; i++)
             {
                 farm.StartWorker($"worker-{i + 1}", workerSettings);
@@ -72,6 +95,16 @@ public sealed class Farm : IAsyncDisposable
             await farm.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>SIGKILLs the (first) coordinator and starts it again with the same settings; waits until it is ready.</summary>
+    public async Task KillAndRestartCoordinatorAsync()
+    {
+        var old = _coordinator!;
+        Kill(old);
+        _moreCoordinators.Add(old); // kept for its log; it is dead
+        _coordinator = FarmProcess.Start($"coordinator-restarted-{_killed.Count}", "Seg.Coordinator", _coordinatorEnvironment);
+        await WaitUntilAsync(async () => (await TryGetAsync("readyz")) == HttpStatusCode.OK, TimeSpan.FromSeconds(90), "the restarted coordinator to be ready");
     }
 
     /// <summary>Starts one more worker process.</summary>
@@ -164,7 +197,7 @@ public sealed class Farm : IAsyncDisposable
             {
                 return;
             }
-            var dead = _workers.Concat(_coordinator is null ? [] : [_coordinator]).FirstOrDefault(p => p.HasExited && p != _killed);
+            var dead = _workers.Concat(Coordinators).FirstOrDefault(p => p.HasExited && !_killed.Contains(p));
             if (dead is not null)
             {
                 throw new Xunit.Sdk.XunitException($"{dead.Name} exited while waiting for {what}:\n{Tail(dead.Log)}");
@@ -174,12 +207,13 @@ public sealed class Farm : IAsyncDisposable
         throw new TimeoutException($"timed out after {timeout} waiting for {what}.\n{Logs()}");
     }
 
-    private FarmProcess? _killed;
+    private readonly HashSet<FarmProcess> _killed = [];
+    private Dictionary<string, string> _coordinatorEnvironment = [];
 
     /// <summary>SIGKILLs a worker (the test expects it to die).</summary>
     public void Kill(FarmProcess worker)
     {
-        _killed = worker;
+        _killed.Add(worker);
         worker.Kill();
     }
 
@@ -214,7 +248,7 @@ public sealed class Farm : IAsyncDisposable
         return names;
     }
 
-    public string Logs() => string.Join("\n", _workers.Concat(_coordinator is null ? [] : [_coordinator])
+    public string Logs() => string.Join("\n", _workers.Concat(Coordinators)
         .Select(p => $"--- {p.Name} ---\n{Tail(p.Log)}"));
 
     private static string Tail(string log) => log.Length > 4000 ? log[^4000..] : log;
@@ -245,7 +279,10 @@ public sealed class Farm : IAsyncDisposable
         {
             worker.Dispose();
         }
-        _coordinator?.Dispose();
+        foreach (var coordinator in Coordinators)
+        {
+            coordinator.Dispose();
+        }
         Http.Dispose();
         try
         {

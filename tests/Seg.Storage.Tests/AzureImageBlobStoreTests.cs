@@ -51,6 +51,30 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
     }
 
     [Fact]
+    public async Task A_container_deleted_under_the_store_is_created_again_and_the_upload_succeeds()
+    {
+        var options = new BlobStorageOptions { ConnectionString = TestServices.Blobs, ContainerName = $"recreate-{Guid.NewGuid():N}" };
+        var container = new Azure.Storage.Blobs.BlobContainerClient(options.ConnectionString, options.ContainerName);
+        try
+        {
+            using var store = new AzureImageBlobStore(options);
+            await store.UploadPngAsync(Guid.NewGuid(), FakePng(100), None);
+            // The blob store restarted empty (or someone deleted the container): the store knew it had one.
+            await container.DeleteAsync(cancellationToken: None);
+
+            var taskId = Guid.NewGuid();
+            var stored = await store.UploadPngAsync(taskId, FakePng(200), None);
+
+            Assert.Equal(BlobWriteOutcome.Created, stored.Outcome);
+            Assert.True(await store.ExistsAsync(taskId, None));
+        }
+        finally
+        {
+            await container.DeleteIfExistsAsync(cancellationToken: None);
+        }
+    }
+
+    [Fact]
     public async Task Different_bytes_replace_an_earlier_attempt()
     {
         var taskId = Guid.NewGuid();

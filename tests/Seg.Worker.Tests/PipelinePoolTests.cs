@@ -185,20 +185,41 @@ public sealed class PipelinePoolTests : IDisposable
         }));
 
         Assert.Equal(Path.Combine(_root, "models-root", "sdxl-base"), resolver.ResolveModel("sdxl-base"));
-        Assert.Equal(Path.Combine(_root, "models-root", "sdxl-base"), resolver.ResolveModel(Path.Combine(_root, "models-root", "sdxl-base")));
         var tiny = resolver.ResolveModel("tiny");
         Assert.StartsWith(Path.Combine(_root, "cache", "models"), tiny, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(tiny, "unet", "model.onnx")));
         Assert.Null(resolver.ResolveVae(null));
 
         var missing = Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("sdxl-turbo"));
-        Assert.Equal(
-            $"model 'sdxl-turbo' not found on worker w1: folder '{Path.Combine(_root, "models-root", "sdxl-turbo")}' does not exist " +
-            $"(Worker:ModelRoot is '{Path.Combine(_root, "models-root")}')", missing.Message);
-        Assert.StartsWith("model '/etc' must be a folder under the worker's model root",
-            Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("/etc")).Message, StringComparison.Ordinal);
-        Assert.StartsWith("vae '../cache' must be a folder under the worker's model root",
+        // The reason reaches the database: it names the model and the setting, never a host path.
+        Assert.Equal("model 'sdxl-turbo' not found on worker w1: no such folder under Worker:ModelRoot", missing.Message);
+        Assert.DoesNotContain(_root, missing.Message, StringComparison.Ordinal);
+        Assert.Equal("model must name a folder under the model root: no '..' segment and no absolute path (got '/etc', an absolute path; " +
+                     "AllowAbsoluteModelPaths is off)", Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("/etc")).Message);
+        Assert.StartsWith("vae must name a folder under the model root: no '..' segment",
             Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveVae("../cache")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("model must name a folder under the model root: no '..' segment",
+            Assert.Throws<PermanentTaskFailureException>(() => resolver.ResolveModel("sdxl-base/../../x")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Absolute_model_paths_resolve_only_when_the_worker_allows_them()
+    {
+        var outside = Path.Combine(_root, "elsewhere", "sdxl-base");
+        Directory.CreateDirectory(outside);
+        WorkerOptions Options(bool allow) => new()
+        {
+            ModelRoot = Path.Combine(_root, "models-root"),
+            CacheFolder = Path.Combine(_root, "cache"),
+            WorkerId = "w1",
+            AllowAbsoluteModelPaths = allow,
+        };
+
+        Assert.Throws<PermanentTaskFailureException>(() => new ModelResolver(Microsoft.Extensions.Options.Options.Create(Options(false))).ResolveModel(outside));
+        Assert.Equal(outside, new ModelResolver(Microsoft.Extensions.Options.Options.Create(Options(true))).ResolveModel(outside));
+        Assert.StartsWith("model must name a folder under the model root: no '..' segment",
+            Assert.Throws<PermanentTaskFailureException>(() => new ModelResolver(Microsoft.Extensions.Options.Options.Create(Options(true)))
+                .ResolveModel(outside + "/../sdxl-base")).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -114,6 +114,19 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
     }
 
     [Fact]
+    public async Task A_process_whose_broker_never_answers_exits_1_after_the_start_bound()
+    {
+        // Nothing listens on a port just freed: the bus cannot start for good within its bound.
+        using var worker = StartWorker("no-broker-worker", ("RabbitMq__Port", FreePort().ToString(CultureInfo.InvariantCulture)),
+            ("RabbitMq__StartTimeoutSeconds", "3"));
+
+        Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"exit; output:\n{worker.Output}");
+
+        Assert.Equal(1, worker.Process.ExitCode);
+        Assert.Contains("seg-worker: ", worker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_process_with_invalid_settings_names_them_and_exits()
     {
         using var worker = StartWorker("bad-worker", ("Worker__Devices__0", "gpu0"), ("Worker__HeartbeatIntervalSeconds", "0"));

@@ -23,4 +23,19 @@ public sealed record SweepLimits
 
     /// <summary>Longest sweep name, in characters. Default 200.</summary>
     public int MaxNameLength { get; init; } = 200;
+
+    /// <summary>Most tags on one sweep. Default 32: tags label a sweep; they are no store for data.</summary>
+    public int MaxTags { get; init; } = 32;
+
+    /// <summary>Longest tag name, in characters. Default 64.</summary>
+    public int MaxTagKeyLength { get; init; } = 64;
+
+    /// <summary>Longest tag value, in characters. Default 256 (every sweep list carries its tags).</summary>
+    public int MaxTagValueLength { get; init; } = 256;
+
+    /// <summary>
+    /// Whether <c>model</c> and <c>vae</c> may be absolute paths. Default false: they name folders under the workers'
+    /// model root (<see cref="Seg.Parameters.ModelNames"/>). The workers have the same switch (<c>Worker:AllowAbsoluteModelPaths</c>).
+    /// </summary>
+    public bool AllowAbsoluteModelPaths { get; init; }
 }

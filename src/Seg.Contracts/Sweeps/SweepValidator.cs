@@ -23,8 +23,10 @@ public static class SweepValidator
         limits ??= SweepLimits.Default;
         var errors = new ErrorList();
         errors.Check("name", MaxLengthRule(definition.Name, limits.MaxNameLength));
-        errors.Check(ParameterNames.Model, ParameterDefinitions.Model.Check(definition.Model));
-        errors.Check(ParameterNames.Vae, ParameterDefinitions.Vae.Check(definition.Vae));
+        CheckTags(errors, definition.Tags, limits);
+        errors.Check(ParameterNames.Model,
+            ParameterDefinitions.Model.Check(definition.Model) ?? ModelNames.Check(definition.Model, limits.AllowAbsoluteModelPaths));
+        errors.Check(ParameterNames.Vae, ParameterDefinitions.Vae.Check(definition.Vae) ?? ModelNames.Check(definition.Vae, limits.AllowAbsoluteModelPaths));
         errors.CheckList(ParameterNames.Prompts, definition.Prompts,
             prompt => MaxLengthRule(prompt, limits.MaxPromptLength) ?? ParameterDefinitions.Prompt.Check(prompt), "must contain at least one prompt");
         if (definition.Prompts.Count > limits.MaxPrompts)
@@ -46,6 +48,32 @@ public static class SweepValidator
         CheckTaskCount(errors, definition, limits);
         return errors;
     }
+
+    private static void CheckTags(ErrorList errors, IReadOnlyDictionary<string, string> tags, SweepLimits limits)
+    {
+        if (tags.Count > limits.MaxTags)
+        {
+            errors.Check(TagsField, $"must have at most {limits.MaxTags} tags (got {tags.Count})");
+        }
+
+        foreach (var (key, value) in tags.Take(limits.MaxTags))
+        {
+            if (key.Length > limits.MaxTagKeyLength)
+            {
+                errors.Check(TagsField, $"must have tag names of at most {limits.MaxTagKeyLength} characters (got {key.Length} in '{key[..16]}...')");
+            }
+            else if (key.Trim().Length == 0)
+            {
+                errors.Check(TagsField, "must have tag names that are not blank");
+            }
+            else
+            {
+                errors.Check($"{TagsField}.{key}", MaxLengthRule(value, limits.MaxTagValueLength));
+            }
+        }
+    }
+
+    private const string TagsField = "tags";
 
     private static void CheckSeeds(ErrorList errors, SeedSet seeds)
     {

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using MassTransit;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
 using Seg.Parameters;
@@ -13,31 +12,44 @@ namespace Seg.Coordinator.Dispatch;
 
 /// <summary>
 /// One round of the outbox: fills the room under <see cref="CoordinatorOptions.MaxInFlight"/> with pending tasks in
-/// dispatch order, sends one <see cref="RenderTask"/> each, then marks them queued and their sweeps running.
+/// dispatch order, claims them (pending to queued), sends one <see cref="RenderTask"/> each, and marks their sweeps
+/// running, all in one transaction (<see cref="DispatchClaims"/> holds the SQL).
 /// </summary>
 /// <remarks>
-/// The round runs in one transaction that holds the candidate sweeps' rows <c>FOR UPDATE</c> (PostgreSQL), or the
-/// database's write lock (SQLite, whose transactions begin <c>IMMEDIATE</c>), from before the first send until the
-/// commit. Cancel and pause update those rows, so they wait for a round in progress and the next round sees them:
-/// once cancel or pause has returned, no message of that sweep is sent. Sending before marking
-/// means a crash in between sends the task again later, which the worker tolerates (stable ids, conditional start).
+/// Safe with several coordinator replicas on one database and broker: the transaction takes the round lock first (an
+/// advisory lock on PostgreSQL, the write lock on SQLite), so rounds of different replicas never overlap and the room
+/// is counted with the other's claims committed; and a task is claimed by one statement before it is sent, so no two
+/// rounds send it. The candidate sweeps' rows stay locked from the claim until the commit, so cancel and pause wait
+/// for a round in progress: once they have returned, no message of that sweep is sent. A crash or failed commit after
+/// a send leaves the task pending and sends it again later, which the worker tolerates (stable ids, conditional start).
+/// <para>
+/// Each round first sends again the messages that may be lost (<see cref="ResendLostAsync"/>), so that tasks whose
+/// message is gone hold their room in flight for at most <see cref="CoordinatorOptions.ResendQueuedAfterSeconds"/>
+/// (at once after the broker connection came back) and never stop dispatch.
+/// </para>
 /// </remarks>
 /// <param name="db">Database context (scoped).</param>
+/// <param name="claims">The dispatcher's queries and claims on the same context.</param>
 /// <param name="tasks">Task transitions on the same context.</param>
 /// <param name="sweeps">Sweep transitions on the same context.</param>
 /// <param name="sendEndpoints">MassTransit's send endpoints.</param>
+/// <param name="broker">Tells when the broker connection came back, and since when it has been up.</param>
 /// <param name="options">Coordinator options.</param>
 /// <param name="metrics">Counters.</param>
-public sealed class DispatchRound(
+/// <param name="time">Clock.</param>
+/// <param name="logger">Logger.</param>
+public sealed partial class DispatchRound(
     SegDbContext db,
+    DispatchClaims claims,
     TaskTransitions tasks,
     SweepTransitions sweeps,
     ISendEndpointProvider sendEndpoints,
+    BrokerConnection broker,
     IOptions<CoordinatorOptions> options,
-    CoordinatorMetrics metrics)
+    CoordinatorMetrics metrics,
+    TimeProvider time,
+    ILogger<DispatchRound> logger)
 {
-    private static readonly SweepStatus[] Open = [SweepStatus.Pending, SweepStatus.Running, SweepStatus.Paused, SweepStatus.Cancelled];
-
     /// <summary>
     /// Longest a round may spend sending. The round holds its sweeps' rows locked while it sends, so a broker that
     /// stopped answering must not keep a user's cancel or pause waiting: the round gives up and rolls back instead.
@@ -46,47 +58,90 @@ public sealed class DispatchRound(
 
     /// <summary>Runs one round.</summary>
     /// <param name="cancellationToken">Cancels the round (nothing is marked; sent messages are sent again later).</param>
-    /// <returns>How many pending tasks the round took: sent, or failed because their parameters could not be read.</returns>
-    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    /// <returns>How many tasks the round took: sent again, sent, or failed because their parameters could not be read.</returns>
+    public async Task<int> RunAsync(CancellationToken cancellationToken) =>
+        await ResendLostAsync(cancellationToken).ConfigureAwait(false) + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Sends again the messages that may be lost: of queued tasks that no worker started within
+    /// <see cref="CoordinatorOptions.ResendQueuedAfterSeconds"/> (or before the broker connection last came back), and
+    /// of running tasks whose worker has been silent for <see cref="CoordinatorOptions.WorkerStaleAfter"/> (judged only
+    /// once the connection that carries the heartbeats has been up that long). Safe because the worker is idempotent:
+    /// a second message of a task that runs or has ended is acknowledged without a render.
+    /// </summary>
+    private async Task<int> ResendLostAsync(CancellationToken cancellationToken)
     {
-        var room = options.Value.MaxInFlight - await CountInFlightAsync(cancellationToken).ConfigureAwait(false);
-        if (room <= 0)
+        var settings = options.Value;
+        var now = time.GetUtcNow();
+        var queuedBefore = now - TimeSpan.FromSeconds(settings.ResendQueuedAfterSeconds);
+        var reconnectedAt = broker.TakeReconnection();
+        if (reconnectedAt > queuedBefore)
+        {
+            queuedBefore = reconnectedAt.Value;
+        }
+
+        DateTimeOffset? heartbeatBefore = broker.ConnectedSince is { } since && now - since > settings.WorkerStaleAfter
+            ? now - settings.WorkerStaleAfter
+            : null;
+        if (!await claims.AnyLostAsync(queuedBefore, heartbeatBefore, cancellationToken).ConfigureAwait(false))
         {
             return 0;
         }
 
-        var candidates = await tasks.ListDispatchCandidatesAsync(room, cancellationToken).ConfigureAwait(false);
-        if (candidates.Count == 0)
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await claims.LockRoundAsync(cancellationToken).ConfigureAwait(false);
+        var unstarted = await claims.ClaimUnstartedAsync(queuedBefore, settings.MaxInFlight, cancellationToken).ConfigureAwait(false);
+        var orphaned = heartbeatBefore is { } before
+            ? await claims.ClaimOrphanedAsync(before, settings.MaxInFlight, cancellationToken).ConfigureAwait(false)
+            : [];
+        await SendAsync([.. unstarted, .. orphaned], cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        var unstartedReason = reconnectedAt is null ? "not_started" : "broker_reconnected";
+        if (unstarted.Count > 0)
+        {
+            metrics.TasksResent(unstarted.Count, unstartedReason);
+            LogResentUnstarted(unstarted.Count, unstartedReason, queuedBefore, string.Join(", ", unstarted.Take(10).Select(t => t.Id)));
+        }
+
+        foreach (var task in orphaned)
+        {
+            metrics.TasksResent(1, "worker_stale");
+            LogResentOrphaned(task.Id, task.SweepId, task.WorkerId, before: heartbeatBefore!.Value);
+        }
+
+        return unstarted.Count + orphaned.Count;
+    }
+
+    /// <summary>Claims pending tasks into the room under MaxInFlight and sends them.</summary>
+    private async Task<int> DispatchPendingAsync(CancellationToken cancellationToken)
+    {
+        // A look without locks first, so that an idle farm's polls take no lock (on SQLite, the write lock).
+        var room = options.Value.MaxInFlight - await claims.CountInFlightAsync(cancellationToken).ConfigureAwait(false);
+        if (room <= 0 || (await claims.CandidateSweepsAsync(room, cancellationToken).ConfigureAwait(false)).Count == 0)
         {
             return 0;
         }
 
         using var activity = SegTelemetry.ActivitySource.StartActivity("dispatch");
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var dispatchable = await LockDispatchableSweepsAsync([.. candidates.Select(t => t.SweepId).Distinct()], cancellationToken).ConfigureAwait(false);
-        var batch = candidates.Where(t => dispatchable.Contains(t.SweepId)).ToList();
+        await claims.LockRoundAsync(cancellationToken).ConfigureAwait(false);
+        // Again under the lock: another replica's round may have filled the room meanwhile.
+        room = options.Value.MaxInFlight - await claims.CountInFlightAsync(cancellationToken).ConfigureAwait(false);
+        if (room <= 0)
+        {
+            return 0;
+        }
+
+        var candidates = await claims.CandidateSweepsAsync(room, cancellationToken).ConfigureAwait(false);
+        var dispatchable = await claims.LockDispatchableSweepsAsync(candidates, cancellationToken).ConfigureAwait(false);
+        var batch = await claims.ClaimAsync(dispatchable, room, cancellationToken).ConfigureAwait(false);
         if (batch.Count == 0)
         {
             return 0;
         }
 
-        using var sendTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        sendTimeout.CancelAfter(SendTimeout);
-        var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{options.Value.RenderTaskQueue}")).ConfigureAwait(false);
-        var sent = new List<RenderTaskRecord>(batch.Count);
-        foreach (var task in batch)
-        {
-            if (ToMessage(task) is not { } message)
-            {
-                await tasks.TryMarkFailedAsync(task.Id, UnreadableParameters, 0, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            await endpoint.Send(message, context => context.CorrelationId = task.Id, sendTimeout.Token).ConfigureAwait(false);
-            sent.Add(task);
-        }
-
-        await tasks.MarkQueuedAsync([.. sent.Select(t => t.Id)], cancellationToken).ConfigureAwait(false);
+        var sent = await SendAsync(batch, cancellationToken).ConfigureAwait(false);
         foreach (var sweepId in sent.Select(t => t.SweepId).Distinct())
         {
             await sweeps.TryMarkRunningAsync(sweepId, cancellationToken).ConfigureAwait(false);
@@ -99,41 +154,40 @@ public sealed class DispatchRound(
         return batch.Count;
     }
 
-    /// <summary>
-    /// Tasks queued or running, counted per sweep that can still have such tasks: each count is a probe of the
-    /// (sweep_id, status) index, where one count over all tasks would walk the whole index (15 ms at a million tasks,
-    /// 0.2 ms this way; measured).
-    /// </summary>
-    private async Task<int> CountInFlightAsync(CancellationToken cancellationToken)
+    /// <summary>Sends one message per task, failing those whose parameters cannot be read; returns the tasks sent.</summary>
+    private async Task<List<RenderTaskRecord>> SendAsync(IReadOnlyList<RenderTaskRecord> batch, CancellationToken cancellationToken)
     {
-        var perSweep = await db.Sweeps.AsNoTracking()
-            .Where(s => Open.Contains(s.Status))
-            .Select(s => db.RenderTasks.Count(t => t.SweepId == s.Id && (t.Status == RenderTaskStatus.Queued || t.Status == RenderTaskStatus.Running)))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return perSweep.Sum();
-    }
-
-    /// <summary>Locks the given sweeps that may still be dispatched (pending or running) and returns their ids.</summary>
-    private async Task<HashSet<Guid>> LockDispatchableSweepsAsync(Guid[] sweepIds, CancellationToken cancellationToken)
-    {
-        if (db.Provider == SegDatabaseProvider.Sqlite)
+        var sent = new List<RenderTaskRecord>(batch.Count);
+        if (batch.Count == 0)
         {
-            // SQLite has no row locks and needs none: the round's transaction began IMMEDIATE and holds the database's
-            // one write lock, so cancel and pause (writes) wait for the commit just as they wait for the rows below.
-            return [.. await db.Sweeps.AsNoTracking()
-                .Where(s => sweepIds.Contains(s.Id) && (s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running))
-                .Select(s => s.Id)
-                .ToListAsync(cancellationToken).ConfigureAwait(false)];
+            return sent;
         }
 
-        // Sorted, so that two rounds lock rows in the same order.
-        var locked = await db.Database.SqlQuery<Guid>($"""
-            SELECT id AS "Value" FROM sweeps
-            WHERE id = ANY({sweepIds}) AND status IN ('pending', 'running')
-            ORDER BY id FOR UPDATE
-            """).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return [.. locked];
+        using var sendTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        sendTimeout.CancelAfter(SendTimeout);
+        var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{options.Value.RenderTaskQueue}")).ConfigureAwait(false);
+        foreach (var task in batch)
+        {
+            if (ToMessage(task) is not { } message)
+            {
+                await tasks.TryMarkFailedAsync(task.Id, UnreadableParameters, 0, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await endpoint.Send(message, context => context.CorrelationId = task.Id, sendTimeout.Token).ConfigureAwait(false);
+            sent.Add(task);
+        }
+
+        return sent;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Sent again {Count} queued tasks ({Reason}) whose message no worker started (sent before {QueuedBefore:O}); first: {TaskIds}")]
+    private partial void LogResentUnstarted(int count, string reason, DateTimeOffset queuedBefore, string taskIds);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Sent again task {TaskId} of sweep {SweepId}: it was running on worker {WorkerId}, which has sent no heartbeat since {Before:O}")]
+    private partial void LogResentOrphaned(Guid taskId, Guid sweepId, string? workerId, DateTimeOffset before);
 
     private const string UnreadableParameters = "parameters_json cannot be read as the render parameters of this version";
 

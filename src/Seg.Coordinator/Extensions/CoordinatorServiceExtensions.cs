@@ -87,6 +87,10 @@ public static class CoordinatorServiceExtensions
         services.TryAddScoped<SweepProgress>();
 
         services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<BrokerConnection>();
+        // The bus tells the dispatcher when its connection comes back (lost messages are sent again at once). The
+        // factory makes MassTransit connect the one singleton (the type-only overload resolved a second instance).
+        services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<BrokerConnection>());
         services.TryAddSingleton<CoordinatorMetrics>();
         services.TryAddScoped<DispatchRound>();
         services.TryAddScoped<InFlightRecovery>();
@@ -114,8 +118,9 @@ public static class CoordinatorServiceExtensions
     }
 
     /// <summary>
-    /// The coordinator consumers' retry policy: transient faults (the database restarting or busy) are retried 5
-    /// times with exponential back-off from 200 ms to 10 s before the message goes to the error queue; an
+    /// The coordinator consumers' retry policy: transient faults (the database restarting or busy) are retried 10
+    /// times with exponential back-off from 200 ms to 30 s (about two and a half minutes in all, an outage of two minutes
+    /// is waited out) before the message goes to the error queue; an
     /// <see cref="ArgumentException"/> (a malformed message, which will not get better) is not retried.
     /// <see cref="AddCoordinatorConsumers"/> applies it to the coordinator's endpoints already.
     /// </summary>
@@ -125,7 +130,7 @@ public static class CoordinatorServiceExtensions
         ArgumentNullException.ThrowIfNull(configurator);
         configurator.UseMessageRetry(retry =>
         {
-            retry.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
+            retry.Exponential(10, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
             retry.Ignore<ArgumentException>();
         });
     }

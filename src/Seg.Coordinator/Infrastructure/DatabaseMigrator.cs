@@ -1,10 +1,9 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Polly;
 using Polly.Retry;
 using Seg.Coordinator.Dispatch;
 using Seg.Storage;
+using Seg.Storage.Faults;
 
 namespace Seg.Coordinator.Infrastructure;
 
@@ -23,15 +22,14 @@ public sealed partial class DatabaseMigrator(IServiceScopeFactory scopes, IOptio
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // About two minutes of retries in all: long enough for a database container's first start.
+        // Retries for up to Coordinator:DatabaseStartTimeoutSeconds (two minutes: a database container's first start);
+        // past that the start fails, a fatal error: the process exits non-zero and its orchestrator restarts it.
         var retry = new ResiliencePipelineBuilder()
+            .AddTimeout(TimeSpan.FromSeconds(options.Value.DatabaseStartTimeoutSeconds))
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<NpgsqlException>(e => e.IsTransient || e.InnerException is SocketException)
-                    .Handle<SocketException>()
-                    .Handle<TimeoutException>(),
-                MaxRetryAttempts = 30,
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(StorageFaults.IsTransient),
+                MaxRetryAttempts = int.MaxValue,
                 Delay = TimeSpan.FromSeconds(0.5),
                 MaxDelay = TimeSpan.FromSeconds(5),
                 BackoffType = DelayBackoffType.Exponential,

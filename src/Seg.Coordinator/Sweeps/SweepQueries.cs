@@ -74,6 +74,7 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
                 g.Key.Status,
                 g.Count(),
                 g.Sum(t => t.GpuSeconds),
+                g.Sum(t => t.Resends),
                 g.Min(t => t.StartedAt ?? t.QueuedAt),
                 g.Count(t => t.FinishedAt >= windowStart)))
             .ToListAsync(cancellationToken).ConfigureAwait(false);
@@ -117,6 +118,7 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
             sweep.TaskCount == 0 ? 0 : (double)ended / sweep.TaskCount,
             eta,
             groups.Sum(g => g.GpuSeconds),
+            groups.Sum(g => g.Resends),
             sweep.MaxAttempts,
             tags,
             sweep.SubmittedBy,
@@ -125,5 +127,5 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
             sweep.FinishedAt);
     }
 
-    private sealed record TaskGroup(Guid SweepId, RenderTaskStatus Status, int Count, double GpuSeconds, DateTimeOffset? FirstStartedAt, int RecentlyFinished);
+    private sealed record TaskGroup(Guid SweepId, RenderTaskStatus Status, int Count, double GpuSeconds, int Resends, DateTimeOffset? FirstStartedAt, int RecentlyFinished);
 }

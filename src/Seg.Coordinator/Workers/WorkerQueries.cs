@@ -17,7 +17,7 @@ public sealed class WorkerQueries(SegDbContext db, IOptions<CoordinatorOptions> 
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var staleAfter = TimeSpan.FromSeconds(3.0 * settings.WorkerHeartbeatIntervalSeconds);
+        var staleAfter = settings.WorkerStaleAfter;
         var workers = await db.Workers.AsNoTracking().OrderBy(w => w.WorkerId).ToListAsync(cancellationToken).ConfigureAwait(false);
         var running = await db.RenderTasks.AsNoTracking()
             .Where(t => t.Status == RenderTaskStatus.Running && t.WorkerId != null)

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Seg.Storage.Faults;
 
 namespace Seg.Storage.Blobs;
 
@@ -64,6 +65,14 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
                 // 409 BlobAlreadyExists answers If-None-Match: *; 412 answers a failed If-Match.
+            }
+            catch (RequestFailedException e) when (StorageFaults.IsContainerNotFound(e))
+            {
+                // The store was recreated empty (or the container deleted): create the container again and retry.
+                Volatile.Write(ref _containerReady, false);
+                await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+                conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
+                continue;
             }
 
             BlobProperties existing;

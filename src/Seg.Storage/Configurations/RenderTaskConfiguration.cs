@@ -18,6 +18,7 @@ public sealed class RenderTaskConfiguration : IEntityTypeConfiguration<RenderTas
             t.HasCheckConstraint("ck_render_tasks_status", LowerCaseEnumConverter<RenderTaskStatus>.CheckSql("status"));
             t.HasCheckConstraint("ck_render_tasks_task_index", "task_index >= 0");
             t.HasCheckConstraint("ck_render_tasks_attempts", "attempts >= 0");
+            t.HasCheckConstraint("ck_render_tasks_resends", "resends >= 0");
         });
         builder.HasKey(t => t.Id);
         builder.Property(t => t.Id).ValueGeneratedNever();
@@ -40,6 +41,11 @@ public sealed class RenderTaskConfiguration : IEntityTypeConfiguration<RenderTas
             .HasDatabaseName(DispatchIndexName)
             .IsDescending(true, false, false)
             .HasFilter("status = 'pending'");
+
+        // Queued tasks by the time their message was sent: the dispatcher sends again those no worker started in time.
+        builder.HasIndex(t => t.QueuedAt)
+            .HasDatabaseName("ix_render_tasks_queued")
+            .HasFilter("status = 'queued'");
 
         // Running tasks of a worker (heartbeat checks, a worker that disappeared).
         builder.HasIndex(t => t.WorkerId)

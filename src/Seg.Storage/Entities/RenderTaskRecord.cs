@@ -50,4 +50,10 @@ public sealed class RenderTaskRecord
 
     /// <summary>Device seconds spent on the task, summed over attempts (accounting).</summary>
     public double GpuSeconds { get; set; }
+
+    /// <summary>
+    /// How many times the coordinator sent the task's message again: no worker started it in time, the broker
+    /// connection came back, or its worker stopped sending heartbeats.
+    /// </summary>
+    public int Resends { get; set; }
 }

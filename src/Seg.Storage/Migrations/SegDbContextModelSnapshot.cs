@@ -284,6 +284,10 @@ namespace Seg.Storage.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("queued_at");
 
+                    b.Property<int>("Resends")
+                        .HasColumnType("integer")
+                        .HasColumnName("resends");
+
                     b.Property<DateTimeOffset?>("StartedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("started_at");
@@ -310,6 +314,10 @@ namespace Seg.Storage.Migrations
                     b.HasKey("Id")
                         .HasName("pk_render_tasks");
 
+                    b.HasIndex("QueuedAt")
+                        .HasDatabaseName("ix_render_tasks_queued")
+                        .HasFilter("status = 'queued'");
+
                     b.HasIndex("WorkerId")
                         .HasDatabaseName("ix_render_tasks_running_by_worker")
                         .HasFilter("status = 'running'");
@@ -329,6 +337,8 @@ namespace Seg.Storage.Migrations
                     b.ToTable("render_tasks", null, t =>
                         {
                             t.HasCheckConstraint("ck_render_tasks_attempts", "attempts >= 0");
+
+                            t.HasCheckConstraint("ck_render_tasks_resends", "resends >= 0");
 
                             t.HasCheckConstraint("ck_render_tasks_status", "status IN ('pending', 'queued', 'running', 'succeeded', 'failed', 'cancelled')");
 

@@ -125,6 +125,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
             await importer.WriteAsync(task.Model, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(sweep.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(0.0, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+            await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
             count++;
         }
 
@@ -170,7 +171,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
             object[] row =
             [
                 task.Id, sweep.Id, task.TaskIndex, RenderTaskStatus.Pending, sweep.Priority, 0,
-                task.ParametersJson, task.Model, sweep.CreatedAt, 0.0,
+                task.ParametersJson, task.Model, sweep.CreatedAt, 0.0, 0,
             ];
             for (var i = 0; i < row.Length; i++)
             {
@@ -200,6 +201,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         nameof(RenderTaskRecord.Model),
         nameof(RenderTaskRecord.CreatedAt),
         nameof(RenderTaskRecord.GpuSeconds),
+        nameof(RenderTaskRecord.Resends),
     ];
 
     /// <summary>Columns written by COPY, in the order <see cref="CopyTasksAsync"/> writes them.</summary>

@@ -18,7 +18,8 @@ namespace Seg.Worker.Consumers;
 /// Renders one task: start it in the database, check it, render it on a leased slot, store the PNG and its
 /// provenance, mark it succeeded, publish <see cref="RenderTaskSucceeded"/>. Every step is safe to repeat, so a
 /// redelivered message (after a crash anywhere) finishes the task once. A task that cannot succeed fails at once
-/// with <see cref="RenderTaskFailed"/> (permanent); transient faults are retried by the definition's policy.
+/// with <see cref="RenderTaskFailed"/> (permanent); transient faults are retried in place by the definition's policy,
+/// then waited out (<see cref="WaitOutAsync"/>): an outage of the infrastructure never fails a task.
 /// </summary>
 /// <param name="transitions">Task state changes.</param>
 /// <param name="records">Task reads.</param>
@@ -48,6 +49,19 @@ public sealed class RenderTaskConsumer(
     public async Task Consume(ConsumeContext<RenderTask> context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        try
+        {
+            await ConsumeOnceAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (TransientFaults.IsTransient(e) && context.GetRetryAttempt() >= _options.Retry.Limit
+                                  && !context.CancellationToken.IsCancellationRequested)
+        {
+            await WaitOutAsync(context, e).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ConsumeOnceAsync(ConsumeContext<RenderTask> context)
+    {
         var task = context.Message;
         using var activity = SegTelemetry.ActivitySource.StartActivity("seg.render_task");
         activity?.SetTag("seg.task_id", task.TaskId);
@@ -282,8 +296,44 @@ public sealed class RenderTaskConsumer(
         }
     }
 
-    private bool IsLastTry(ConsumeContext context, Exception exception) =>
-        !TransientFaults.IsTransient(exception) || context.GetRetryAttempt() >= _options.Retry.Limit;
+    /// <summary>A fault of the task itself or of the code: transient faults are retried, then waited out, never failed.</summary>
+    private static bool IsLastTry(ConsumeContext context, Exception exception) => !TransientFaults.IsTransient(exception);
+
+    /// <summary>
+    /// The redelivery with backoff after the in-place retries (MassTransit's delayed redelivery needs a broker plugin
+    /// that is not available here, hence this loop): wait, give the task back (refunding the attempt, since the fault
+    /// was not the task's), send its message to the queue again and acknowledge this one. While the database is still
+    /// down the release fails and the loop waits longer; the message stays unacknowledged, so a crash of this worker
+    /// hands it to the broker again.
+    /// </summary>
+    private async Task WaitOutAsync(ConsumeContext<RenderTask> context, Exception fault)
+    {
+        var task = context.Message;
+        pending.Forget(task.TaskId);
+        var cancellationToken = context.CancellationToken;
+        var delay = TimeSpan.FromSeconds(Math.Max(0.1, _options.Retry.RedeliveryMinSeconds));
+        var maxDelay = TimeSpan.FromSeconds(Math.Max(_options.Retry.RedeliveryMinSeconds, _options.Retry.RedeliveryMaxSeconds));
+        for (var round = 1; ; round++)
+        {
+            logger.LogWarning("Task {TaskId}: {Fault} outlasted {Retries} retries; redelivery round {Round} in {Delay} s",
+                task.TaskId, $"{fault.GetType().Name}: {fault.Message}", _options.Retry.Limit, round, delay.TotalSeconds);
+            WorkerStats.RecordRedelivery();
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
+            try
+            {
+                await transitions.TryReleaseAsync(task.TaskId, _workerId, $"given back by worker {_workerId} after a transient fault: {fault.GetType().Name}",
+                    cancellationToken, refundAttempt: true).ConfigureAwait(false);
+                var endpoint = await context.GetSendEndpoint(context.ReceiveContext.InputAddress).ConfigureAwait(false);
+                await endpoint.Send(task, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (TransientFaults.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+            {
+                fault = e;
+            }
+        }
+    }
 
     private static RenderTaskSucceeded Succeeded(ImageRecord image, double gpuSeconds) =>
         new(image.TaskId, image.SweepId, new Uri(image.BlobUri), image.ImageSha256, image.WorkerId, image.Device, StageSeconds(image), gpuSeconds);

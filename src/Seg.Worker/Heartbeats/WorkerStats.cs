@@ -56,6 +56,9 @@ public sealed class WorkerStats
     public static void RecordFailed(bool permanent) =>
         Tasks.Add(1, new KeyValuePair<string, object?>("outcome", permanent ? "failed_permanent" : "failed"));
 
+    /// <summary>Counts a round of waiting out a transient fault (database, blob store or broker down) before a redelivery.</summary>
+    public static void RecordRedelivery() => Tasks.Add(1, new KeyValuePair<string, object?>("outcome", "redelivery_wait"));
+
     /// <summary>Tasks per minute over the last <see cref="ThroughputWindow"/> (or the uptime, when shorter).</summary>
     /// <returns>Images per minute.</returns>
     public double ThroughputPerMinute()

@@ -69,7 +69,10 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
         }
         catch (ModelFolderException e)
         {
-            throw new PermanentTaskFailureException(e.Message, e);
+            // The reason reaches the database and the API: it names the model, not the worker's folders.
+            var message = e.Message.Replace(modelFolder, $"model '{modelName}'", StringComparison.Ordinal);
+            message = vaeFolder is null ? message : message.Replace(vaeFolder, $"vae '{request.Parameters.Vae}'", StringComparison.Ordinal);
+            throw new PermanentTaskFailureException(message, e);
         }
         catch (RenderRequestException e)
         {

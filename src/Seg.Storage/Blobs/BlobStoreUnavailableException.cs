@@ -1,4 +1,4 @@
-namespace Seg.Worker.Tasks;
+namespace Seg.Storage.Blobs;
 
 /// <summary>The blob store could not be reached or written (an I/O or network error): a transient fault, retried.</summary>
 public sealed class BlobStoreUnavailableException : Exception
