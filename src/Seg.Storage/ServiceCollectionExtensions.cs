@@ -25,7 +25,7 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="SegDbContext"/>, the scoped <see cref="TaskBulkWriter"/>,
     /// <see cref="TaskTransitions"/>, <see cref="SweepTransitions"/>, <see cref="ProvenanceWriter"/> and
-    /// <see cref="WorkerHeartbeatWriter"/>, the <see cref="BlobStorageOptions"/>, and an
+    /// <see cref="WorkerHeartbeatWriter"/>, <see cref="SweepOutcomes"/>, the <see cref="BlobStorageOptions"/>, and an
     /// <see cref="IImageBlobStore"/>: a <see cref="LocalFolderImageBlobStore"/> when
     /// <c>BlobStorage:LocalFolder</c> is set, otherwise an <see cref="AzureImageBlobStore"/> (created on
     /// first use, so hosts that never store images need no blob connection string).
@@ -106,7 +106,8 @@ public static class ServiceCollectionExtensions
         var connectionString = SegDbContext.SqliteConnectionString(databasePath);
         AddDatabase(services, options => SegDbContext.ConfigureSqlite(options, connectionString));
 
-        var blobOptions = new BlobStorageOptions { LocalFolder = Path.GetFullPath(imagesFolder) };
+        // Readable names in one folder: a person browses a standalone run's images.
+        var blobOptions = new BlobStorageOptions { LocalFolder = Path.GetFullPath(imagesFolder), Naming = ImageBlobNaming.Readable };
         services.AddSingleton(blobOptions);
         services.AddSingleton<IOptions<BlobStorageOptions>>(Options.Create(blobOptions));
         services.AddSingleton<IImageBlobStore>(_ => new LocalFolderImageBlobStore(blobOptions.LocalFolder));
@@ -147,5 +148,6 @@ public static class ServiceCollectionExtensions
         services.AddScoped<SweepTransitions>();
         services.AddScoped<ProvenanceWriter>();
         services.AddScoped<WorkerHeartbeatWriter>();
+        services.AddScoped<SweepOutcomes>();
     }
 }

@@ -50,7 +50,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddScoped<TaskImageStore>();
 
         services.AddHostedService<DeviceCheckService>();
-        services.AddHostedService<HeartbeatService>();
+        // Resolvable too: the standalone run writes a last heartbeat when its sweep ends.
+        services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(provider => provider.GetRequiredService<HeartbeatService>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(worker.Value.DrainTimeoutSeconds) + 2 * StopMargin);
         services.AddOptions<MassTransitHostOptions>().Configure<IOptions<WorkerOptions>>((bus, worker) =>
