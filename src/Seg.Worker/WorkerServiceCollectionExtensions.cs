@@ -39,7 +39,7 @@ public static class WorkerServiceCollectionExtensions
 
         services.AddSingleton<PipelinePool>();
         services.AddSingleton<ModelResolver>();
-        services.AddSingleton<ModelFileHasher>();
+        services.AddSingleton(provider => new ModelFileHasher(provider.GetRequiredService<IOptions<WorkerOptions>>()));
         services.AddSingleton<ITaskRenderer>(provider =>
             provider.GetRequiredService<IOptions<WorkerOptions>>().Value.RenderMode == RenderMode.Fake
                 ? ActivatorUtilities.CreateInstance<FakeTaskRenderer>(provider)
