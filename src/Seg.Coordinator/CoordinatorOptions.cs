@@ -37,7 +37,7 @@ public sealed record CoordinatorOptions
 
     /// <summary>The queue the workers consume render tasks from (their endpoint <c>render-tasks</c>).</summary>
     [Required, RegularExpression("^[A-Za-z0-9._:-]+$")]
-    public string RenderTaskQueue { get; init; } = "render-tasks";
+    public string RenderTaskQueue { get; init; } = Contracts.Messages.RenderTaskQueue.DefaultName;
 
     /// <summary>Most attempts a task of a new sweep may take, requeues included. Default 3.</summary>
     [Range(1, 100)]

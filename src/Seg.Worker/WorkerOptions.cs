@@ -1,4 +1,5 @@
 using System.Globalization;
+using Seg.Contracts.Messages;
 using Seg.Pipeline.Runtime;
 
 namespace Seg.Worker;
@@ -21,9 +22,6 @@ public sealed record WorkerOptions
 {
     /// <summary>The configuration section name.</summary>
     public const string Section = "Worker";
-
-    /// <summary>The queue the coordinator sends <c>RenderTask</c> messages to.</summary>
-    public const string DefaultQueueName = "render-tasks";
 
     /// <summary>The worker's id in task rows, provenance and heartbeats; <c>&lt;host&gt;-&lt;pid&gt;</c> when empty.</summary>
     public string WorkerId { get; set; } = "";
@@ -71,7 +69,7 @@ public sealed record WorkerOptions
     public double FakeRenderMilliseconds { get; set; }
 
     /// <summary>The queue to consume tasks from (one farm per queue; tests use their own).</summary>
-    public string QueueName { get; set; } = DefaultQueueName;
+    public string QueueName { get; set; } = RenderTaskQueue.DefaultName;
 
     /// <summary>In-process retries of transient faults (database, blob store, broker), with exponential backoff.</summary>
     public TransientRetryOptions Retry { get; set; } = new();

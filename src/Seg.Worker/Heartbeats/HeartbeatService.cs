@@ -18,7 +18,7 @@ namespace Seg.Worker.Heartbeats;
 /// <param name="options">Worker options.</param>
 /// <param name="time">Clock.</param>
 /// <param name="logger">Logger.</param>
-public sealed class HeartbeatService(
+public sealed partial class HeartbeatService(
     IBus bus,
     PipelinePool pool,
     WorkerStats stats,
@@ -71,7 +71,10 @@ public sealed class HeartbeatService(
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
             // The broker may be down or the bus stopped; the next beat tries again.
-            logger.LogWarning("Heartbeat not published: {Error}", e.Message);
+            LogNotPublished(e.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat not published: {Error}")]
+    private partial void LogNotPublished(string error);
 }

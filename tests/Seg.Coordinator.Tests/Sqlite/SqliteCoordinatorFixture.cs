@@ -83,7 +83,7 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
                 // One at a time, so the inbox sees the messages in the order they were sent.
                 bus.AddConsumer<RenderTaskInbox.Consumer>().Endpoint(endpoint =>
                 {
-                    endpoint.Name = "render-tasks";
+                    endpoint.Name = Contracts.Messages.RenderTaskQueue.DefaultName;
                     endpoint.ConcurrentMessageLimit = 1;
                 });
             },

@@ -14,7 +14,7 @@ using Seg.Worker.Tasks;
 namespace Seg.Worker;
 
 /// <summary>The worker's services: options, render slots, renderer, task steps, heartbeats and graceful shutdown.</summary>
-public static class WorkerServiceCollectionExtensions
+public static class WorkerServiceExtensions
 {
     /// <summary>Time the host gives the bus to stop beyond the drain time (release the task, close the channel).</summary>
     public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(20);

@@ -11,7 +11,7 @@ using Seg.Storage.Workers;
 namespace Seg.Storage;
 
 /// <summary>Registers the farm's storage: the database context, its writers and the image blob store.</summary>
-public static class ServiceCollectionExtensions
+public static class StorageServiceExtensions
 {
     /// <summary>Configuration key of the PostgreSQL connection string.</summary>
     public const string PostgresConnectionStringKey = "ConnectionStrings:Postgres";
