@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
 using Seg.Worker.Consumers;
 using Seg.Worker.Devices;
 using Seg.Worker.Heartbeats;
@@ -35,6 +36,7 @@ public static class WorkerServiceExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+        services.AddSegHeartbeatOptions(configuration);
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton<PipelinePool>();

@@ -141,11 +141,10 @@ public sealed class PipelinePoolTests : IDisposable
         {
             Devices = ["cuda:0", "gpu1", "cuda:0", "cpu"],
             CpuSlots = 0,
-            HeartbeatIntervalSeconds = 0,
             DrainTimeoutSeconds = -1,
             MaxModelsPerSlot = 0,
             QueueName = " ",
-            Retry = new TransientRetryOptions { Limit = -1, MinIntervalMilliseconds = 100, MaxIntervalMilliseconds = 10 },
+            Retry = new TransientRetryOptions { Limit = -1, MinIntervalSeconds = 0.1, MaxIntervalSeconds = 0.01 },
         });
 
         Assert.True(result.Failed);
@@ -155,11 +154,10 @@ public sealed class PipelinePoolTests : IDisposable
             "Worker:Devices:2 must name each device once (got 'cuda:0' twice)",
             "Worker:CpuSlots must be >= 1 when a device is cpu (got 0)",
             "Worker:MaxModelsPerSlot must be >= 1 (got 0)",
-            "Worker:HeartbeatIntervalSeconds must be > 0 (got 0)",
             "Worker:DrainTimeoutSeconds must be > 0 (got -1)",
             "Worker:QueueName must not be empty",
             "Worker:Retry:Limit must be >= 0 (got -1)",
-            "Worker:Retry:MaxIntervalMilliseconds must be >= MinIntervalMilliseconds (got 10 < 100)",
+            "Worker:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got 0.01 < 0.1)",
         ], result.Failures);
         Assert.True(new WorkerOptionsValidator().Validate(null, new WorkerOptions()).Succeeded);
     }

@@ -63,7 +63,7 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             // Long: every test that waits for a message relies on the dispatcher being woken, not on polling.
-            ["Coordinator:DispatchIntervalMs"] = "60000",
+            ["Coordinator:DispatchIntervalSeconds"] = "60",
         };
         foreach (var (key, value) in Settings)
         {
