@@ -5,8 +5,8 @@ namespace Seg.Coordinator;
 
 /// <summary>
 /// The coordinator's settings, bound from the <c>Coordinator</c> configuration section (environment variables
-/// <c>Coordinator__MaxInFlight</c> and so on) and checked at start. Like every options record of the farm: init
-/// properties, DataAnnotations checked at start (<c>ValidateOnStart</c>), durations in seconds as <c>double</c>.
+/// <c>Coordinator__MaxInFlight</c> and so on) and checked at start: init properties, DataAnnotations checked at start
+/// (<c>ValidateOnStart</c>), durations in seconds as <c>double</c> (docs/architecture.md, Conventions).
 /// </summary>
 public sealed record CoordinatorOptions
 {
