@@ -12,7 +12,7 @@ public sealed class CoordinatorMetrics
     private readonly Counter<long> _tasksEnded = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.ended", "{task}", "Task outcomes reported by the workers");
     private readonly Counter<long> _tasksStuck = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.stuck", "{task}", "Running tasks noticed to run far longer than their sweep's median");
     private readonly Counter<long> _tasksResent = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.resent", "{task}", "Render task messages sent again (lost or orphaned), by reason");
-    private readonly Histogram<double> _taskGpuSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.coordinator.task.gpu_seconds", "s", "Device seconds per rendered image");
+    private readonly Histogram<double> _taskGpuSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.coordinator.task.gpu_seconds", "s", "GPU-seconds per rendered image");
 
     /// <summary>A sweep was stored with this many tasks.</summary>
     public void SweepSubmitted() => _sweepsSubmitted.Add(1);

@@ -5,7 +5,8 @@ namespace Seg.Coordinator;
 
 /// <summary>
 /// The coordinator's settings, bound from the <c>Coordinator</c> configuration section (environment variables
-/// <c>Coordinator__MaxInFlight</c> and so on) and checked at start.
+/// <c>Coordinator__MaxInFlight</c> and so on) and checked at start: init properties, DataAnnotations checked at start
+/// (<c>ValidateOnStart</c>), durations in seconds as <c>double</c> (docs/architecture.md, Conventions).
 /// </summary>
 public sealed record CoordinatorOptions
 {
@@ -23,21 +24,21 @@ public sealed record CoordinatorOptions
 
     /// <summary>
     /// How often the dispatcher looks for work when nothing wakes it (a submit, a finished task, a resume do),
-    /// in milliseconds. Default 500.
+    /// in seconds. Default 0.5.
     /// </summary>
-    [Range(10, 3_600_000)]
-    public int DispatchIntervalMs { get; init; } = 500;
+    [Range(0.01, 3600.0)]
+    public double DispatchIntervalSeconds { get; init; } = 0.5;
 
     /// <summary>
-    /// After a wake-up, how long the dispatcher lets further completions gather before its round, in milliseconds,
-    /// so that a busy farm sends tasks in batches instead of one round per finished task. Default 20; 0 = none.
+    /// After a wake-up, how long the dispatcher lets further completions gather before its round, in seconds,
+    /// so that a busy farm sends tasks in batches instead of one round per finished task. Default 0.02; 0 = none.
     /// </summary>
-    [Range(0, 1000)]
-    public int DispatchCoalesceMs { get; init; } = 20;
+    [Range(0.0, 1.0)]
+    public double DispatchCoalesceSeconds { get; init; } = 0.02;
 
     /// <summary>The queue the workers consume render tasks from (their endpoint <c>render-tasks</c>).</summary>
     [Required, RegularExpression("^[A-Za-z0-9._:-]+$")]
-    public string RenderTaskQueue { get; init; } = "render-tasks";
+    public string RenderTaskQueue { get; init; } = Contracts.Messages.RenderTaskQueue.DefaultName;
 
     /// <summary>Most attempts a task of a new sweep may take, requeues included. Default 3.</summary>
     [Range(1, 100)]
@@ -55,13 +56,6 @@ public sealed record CoordinatorOptions
     [Range(1, 86_400)]
     public int StuckTaskCheckIntervalSeconds { get; init; } = 60;
 
-    /// <summary>How often workers send heartbeats, in seconds; a worker silent for three intervals is stale. Default 10.</summary>
-    [Range(1, 3600)]
-    public int WorkerHeartbeatIntervalSeconds { get; init; } = 10;
-
-    /// <summary>How long without a heartbeat makes a worker stale: three heartbeat intervals.</summary>
-    public TimeSpan WorkerStaleAfter => TimeSpan.FromSeconds(3.0 * WorkerHeartbeatIntervalSeconds);
-
     /// <summary>
     /// A queued task whose message no worker started within this many seconds is sent again (the message may have been
     /// lost: a broker restarted without its data, a purged queue). Keep it above the longest a message waits behind
@@ -69,7 +63,7 @@ public sealed record CoordinatorOptions
     /// worker acknowledges the second copy without rendering. Default 300.
     /// </summary>
     [Range(1, 86_400)]
-    public int ResendQueuedAfterSeconds { get; init; } = 300;
+    public double ResendQueuedAfterSeconds { get; init; } = 300;
 
     /// <summary>A worker whose last this-many ended tasks of one sweep all failed is reported as failing that sweep. Default 3.</summary>
     [Range(1, 1000)]

@@ -70,7 +70,7 @@ public sealed class DatabaseExportSource : IExportSource
             {
                 continue;
             }
-            ahead.Enqueue((key, values, ReadPngAsync(row.Image.TaskId, row.Image.ImageBytes, cancellationToken)));
+            ahead.Enqueue((key, values, ReadPngAsync(row.Image.TaskId, row.Image.BlobName, row.Image.ImageBytes, cancellationToken)));
             if (ahead.Count >= ReadAhead)
             {
                 var (k, v, png) = ahead.Dequeue();
@@ -83,11 +83,11 @@ public sealed class DatabaseExportSource : IExportSource
         }
     }
 
-    private async Task<byte[]> ReadPngAsync(Guid taskId, long size, CancellationToken cancellationToken)
+    private async Task<byte[]> ReadPngAsync(Guid taskId, string blobName, long size, CancellationToken cancellationToken)
     {
         try
         {
-            var stream = await _blobs.OpenReadAsync(taskId, cancellationToken).ConfigureAwait(false);
+            var stream = await _blobs.OpenReadAsync(blobName, cancellationToken).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 using var buffer = new MemoryStream(size is > 0 and < int.MaxValue ? (int)size : 0);

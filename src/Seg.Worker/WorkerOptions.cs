@@ -1,4 +1,5 @@
 using System.Globalization;
+using Seg.Contracts.Messages;
 using Seg.Pipeline.Runtime;
 
 namespace Seg.Worker;
@@ -21,9 +22,6 @@ public sealed record WorkerOptions
 {
     /// <summary>The configuration section name.</summary>
     public const string Section = "Worker";
-
-    /// <summary>The queue the coordinator sends <c>RenderTask</c> messages to.</summary>
-    public const string DefaultQueueName = "render-tasks";
 
     /// <summary>The worker's id in task rows, provenance and heartbeats; <c>&lt;host&gt;-&lt;pid&gt;</c> when empty.</summary>
     public string WorkerId { get; set; } = "";
@@ -58,9 +56,6 @@ public sealed record WorkerOptions
     /// <summary>Most models a slot keeps loaded; the least recently used one is unloaded beyond it.</summary>
     public int MaxModelsPerSlot { get; set; } = 1;
 
-    /// <summary>Seconds between two heartbeats.</summary>
-    public double HeartbeatIntervalSeconds { get; set; } = 5;
-
     /// <summary>
     /// Seconds a stopping worker (SIGTERM) waits for the tasks in hand; after that their renders are cancelled
     /// and the tasks given back to the queue. Keep it below Kubernetes' terminationGracePeriodSeconds minus 30.
@@ -73,11 +68,11 @@ public sealed record WorkerOptions
     /// </summary>
     public RenderMode RenderMode { get; set; } = RenderMode.Pipeline;
 
-    /// <summary>In fake mode, how long each fake render holds its slot, to emulate device time.</summary>
-    public double FakeRenderMilliseconds { get; set; }
+    /// <summary>In fake mode, how long each fake render holds its slot, in seconds, to emulate device time.</summary>
+    public double FakeRenderSeconds { get; set; }
 
     /// <summary>The queue to consume tasks from (one farm per queue; tests use their own).</summary>
-    public string QueueName { get; set; } = DefaultQueueName;
+    public string QueueName { get; set; } = RenderTaskQueue.DefaultName;
 
     /// <summary>In-process retries of transient faults (database, blob store, broker), with exponential backoff.</summary>
     public TransientRetryOptions Retry { get; set; } = new();
@@ -103,11 +98,11 @@ public sealed record TransientRetryOptions
     /// <summary>Retries after the first try.</summary>
     public int Limit { get; set; } = 5;
 
-    /// <summary>First delay, in milliseconds.</summary>
-    public int MinIntervalMilliseconds { get; set; } = 500;
+    /// <summary>First delay, in seconds.</summary>
+    public double MinIntervalSeconds { get; set; } = 0.5;
 
-    /// <summary>Largest delay, in milliseconds.</summary>
-    public int MaxIntervalMilliseconds { get; set; } = 30_000;
+    /// <summary>Largest delay, in seconds.</summary>
+    public double MaxIntervalSeconds { get; set; } = 30;
 
     /// <summary>
     /// After the in-place retries, the first wait (seconds) before the task is given back and its message sent again;

@@ -33,14 +33,13 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         Check(errors, !string.IsNullOrWhiteSpace(options.ModelRoot), "Worker:ModelRoot must not be empty");
         Check(errors, !string.IsNullOrWhiteSpace(options.CacheFolder), "Worker:CacheFolder must not be empty");
         Check(errors, options.MaxModelsPerSlot >= 1, $"Worker:MaxModelsPerSlot must be >= 1 (got {options.MaxModelsPerSlot})");
-        Check(errors, options.HeartbeatIntervalSeconds > 0, $"Worker:HeartbeatIntervalSeconds must be > 0 (got {options.HeartbeatIntervalSeconds})");
         Check(errors, options.DrainTimeoutSeconds > 0, $"Worker:DrainTimeoutSeconds must be > 0 (got {options.DrainTimeoutSeconds})");
-        Check(errors, options.FakeRenderMilliseconds >= 0, $"Worker:FakeRenderMilliseconds must be >= 0 (got {options.FakeRenderMilliseconds})");
+        Check(errors, options.FakeRenderSeconds >= 0, $"Worker:FakeRenderSeconds must be >= 0 (got {options.FakeRenderSeconds})");
         Check(errors, !string.IsNullOrWhiteSpace(options.QueueName), "Worker:QueueName must not be empty");
         Check(errors, options.Retry.Limit >= 0, $"Worker:Retry:Limit must be >= 0 (got {options.Retry.Limit})");
-        Check(errors, options.Retry.MinIntervalMilliseconds > 0, $"Worker:Retry:MinIntervalMilliseconds must be > 0 (got {options.Retry.MinIntervalMilliseconds})");
-        Check(errors, options.Retry.MaxIntervalMilliseconds >= options.Retry.MinIntervalMilliseconds,
-            $"Worker:Retry:MaxIntervalMilliseconds must be >= MinIntervalMilliseconds (got {options.Retry.MaxIntervalMilliseconds} < {options.Retry.MinIntervalMilliseconds})");
+        Check(errors, options.Retry.MinIntervalSeconds > 0, $"Worker:Retry:MinIntervalSeconds must be > 0 (got {options.Retry.MinIntervalSeconds})");
+        Check(errors, options.Retry.MaxIntervalSeconds >= options.Retry.MinIntervalSeconds,
+            $"Worker:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got {options.Retry.MaxIntervalSeconds} < {options.Retry.MinIntervalSeconds})");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Seg.Parameters;
 using Seg.Pipeline;
 using Seg.Pipeline.Imaging;
+using Seg.Worker.Rendering;
 
 namespace Seg.Cli.Tests;
 
@@ -68,6 +70,18 @@ public class CliTests(SegProcess seg) : IClassFixture<SegProcess>
         Assert.Equal("error: seg_blur_sigma must be > 0 or \"inf\" (got -1)", stderr.Trim());
         Assert.Equal("", stdout);
         Assert.False(File.Exists(Path.Combine(seg.WorkDir, "negative.png")));
+    }
+
+    [Theory]
+    [InlineData("Cannot parse argument 'many' for option '--steps'", "render", "--prompt", "x", "--steps", "many")]
+    [InlineData("Unrecognized command or argument '--colour'", "render", "--prompt", "x", "--colour", "red")]
+    [InlineData("Required argument missing for command: 'run'", "run")]
+    public void Argument_errors_exit_with_the_code_of_validation_errors(string message, params string[] args)
+    {
+        var (code, stdout, stderr) = seg.Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains($"error: {message}", stderr);
+        Assert.Equal("", stdout);
     }
 
     [Fact]
@@ -149,12 +163,64 @@ public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
         var (code, stdout, stderr) = seg.Run("run", demo, "--out", "demo");
         Assert.True(code == 0, stderr + stdout);
         Assert.Contains("sweep demo: succeeded, 16 succeeded, 0 failed", stdout);
-        var images = Directory.GetFiles(Path.Combine(seg.WorkDir, "demo", "images"), "*.png", SearchOption.AllDirectories);
-        Assert.Equal(16, images.Length);
-        Assert.True(File.Exists(Path.Combine(seg.WorkDir, "demo", "provenance.db")));
-        Assert.Contains($"provenance: {Path.Combine(seg.WorkDir, "demo", "provenance.db")}", stdout);
-        // Every PNG carries its provenance.
-        Assert.All(images, png => Assert.NotNull(RenderProvenance.FromPng(File.ReadAllBytes(png))));
+        Assert.Contains("GPU-seconds", stdout);
+        var database = Path.Combine(seg.WorkDir, "demo", "provenance.db");
+        Assert.Contains($"provenance: {database} (SQLite: tables images, render_tasks, sweeps, workers)", stdout);
+
+        // Nested once, named so that a person can tell them apart; the task id is in the PNG's provenance.
+        var imagesFolder = Path.Combine(seg.WorkDir, "demo", "images");
+        Assert.Empty(Directory.GetDirectories(imagesFolder));
+        var images = Directory.GetFiles(imagesFolder, "*.png").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(16, images.Count);
+        Assert.All(images, png => Assert.Matches(@"^\d{4}-seed\d+-sigma(inf|[0-9.]+)-seg[0-9.]+-cfg[0-9.]+\.png$", Path.GetFileName(png)));
+        Assert.Equal("0000-seed1-sigma1-seg0-cfg5.png", Path.GetFileName(images[0]));
+        var taskIds = images.Select(png =>
+        {
+            var bytes = File.ReadAllBytes(png);
+            Assert.NotNull(RenderProvenance.FromPng(bytes));
+            return TaskPngText.Read(bytes)!.TaskId;
+        }).ToHashSet();
+        Assert.Equal(16, taskIds.Count);
+
+        // The worker's row tells the end of the run: idle, every task counted.
+        using var sqlite = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        sqlite.Open();
+        using var query = sqlite.CreateCommand();
+        query.CommandText = "SELECT busy, tasks_done FROM workers";
+        using var row = query.ExecuteReader();
+        Assert.True(row.Read());
+        Assert.Equal(0L, row.GetInt64(0));
+        Assert.Equal(16L, row.GetInt64(1));
+        Assert.False(row.Read());
+    }
+
+    [Fact]
+    public void A_standalone_sweep_whose_model_folder_does_not_exist_is_refused_before_anything_runs()
+    {
+        var sweep = Path.Combine(seg.WorkDir, "missing-model.yaml");
+        File.WriteAllText(sweep, "model: no-such-model\nprompts: [a cat]\nseeds: [1]\nsteps: 2\nsize: 64x64\n");
+        var (code, stdout, stderr) = seg.Run("run", sweep, "--out", "missing-model-run");
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: sweep '{sweep}' is not valid: model: folder '{Path.Combine(seg.WorkDir, "no-such-model")}' does not exist", line);
+        Assert.DoesNotContain("coordinator", line);
+        Assert.Empty(stdout);
+        Assert.False(Directory.Exists(Path.Combine(seg.WorkDir, "missing-model-run")));
+    }
+
+    [Fact]
+    public void Failed_tasks_are_reported_once_per_reason_without_warnings()
+    {
+        // A folder that exists but holds no model: every task fails at render time, for the same reason.
+        Directory.CreateDirectory(Path.Combine(seg.WorkDir, "empty-model"));
+        var sweep = Path.Combine(seg.WorkDir, "empty-model.yaml");
+        File.WriteAllText(sweep, "name: empty-model\nmodel: empty-model\nprompts: [a cat]\nseeds: [1, 2]\nsteps: 2\nsize: 64x64\n");
+        var (code, stdout, stderr) = seg.Run("run", sweep, "--out", "empty-model-run");
+        Assert.Equal(1, code);
+        Assert.Contains("sweep empty-model: failed, 0 succeeded, 2 failed", stdout);
+        Assert.Single(stderr.Split('\n'), l => l.StartsWith("failed: ", StringComparison.Ordinal));
+        // EF Core's warning about a row limit without an order (the failure report's query orders its rows).
+        Assert.DoesNotContain("row limiting operator", stderr);
     }
 
     [Fact]
@@ -164,11 +230,55 @@ public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
         File.WriteAllText(sweep, "model: tiny\nprompts: []\nseeds: {start: 0, count: 0}\nseg_blur_sigma: [-1]\nsize: 100x64\nscheduler: heun\n");
         var (code, _, stderr) = seg.Run("run", sweep, "--out", "bad-run");
         Assert.Equal(2, code);
+        Assert.StartsWith($"error: sweep '{sweep}' is not valid:", stderr);
+        Assert.DoesNotContain("coordinator", stderr);
         Assert.Contains("prompts:", stderr);
         Assert.Contains("seeds.count:", stderr);
         Assert.Contains("seg_blur_sigma[0]:", stderr);
         Assert.Contains("size[0]:", stderr);
         Assert.Contains("scheduler[0]:", stderr);
         Assert.False(Directory.Exists(Path.Combine(seg.WorkDir, "bad-run")));
+    }
+}
+
+public class InstallTests
+{
+    [Fact]
+    public void The_install_script_puts_seg_on_a_tool_path_and_it_runs()
+    {
+        var toolPath = Path.Combine(Path.GetTempPath(), $"seg-tool-{Guid.NewGuid():N}");
+        try
+        {
+            var script = Path.Combine(TestPaths.RepoRoot, "scripts", "install-seg.sh");
+            var (installCode, installOutput) = Run("bash", [script, "--tool-path", toolPath], TimeSpan.FromMinutes(10));
+            Assert.True(installCode == 0, installOutput);
+
+            var (code, output) = Run(Path.Combine(toolPath, "seg"), ["--help"], TimeSpan.FromMinutes(1));
+            Assert.True(code == 0, output);
+            Assert.Contains("Usage:", output);
+            Assert.Contains("run", output);
+            Assert.Contains("render", output);
+        }
+        finally
+        {
+            if (Directory.Exists(toolPath))
+            {
+                Directory.Delete(toolPath, recursive: true);
+            }
+        }
+    }
+
+    private static (int ExitCode, string Output) Run(string file, string[] args, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in {timeout}");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }

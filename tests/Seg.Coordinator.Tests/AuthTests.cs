@@ -268,7 +268,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().FirstAsync(t => t.SweepId == sweep));
         var parameters = JsonSerializer.Deserialize<Seg.Parameters.RenderParameters>(task.ParametersJson)!;
         await using var scope = app.Services.CreateAsyncScope();
-        var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(task.Id, Png, CancellationToken.None);
+        var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.Id), Png, CancellationToken.None);
         await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
         {
             TaskId = task.Id,

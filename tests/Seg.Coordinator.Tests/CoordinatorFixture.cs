@@ -60,7 +60,7 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             ["BlobStorage:ContainerName"] = "seg-coord-" + _suffix,
             ["Coordinator:RenderTaskQueue"] = _queue.Name,
             // Long: every test that waits for a message relies on the dispatcher being woken, not on polling.
-            ["Coordinator:DispatchIntervalMs"] = "60000",
+            ["Coordinator:DispatchIntervalSeconds"] = "60",
             // Tests submit many sweeps with one key; SubmitRateLimitTests sets a small limit of its own.
             ["Auth:SubmitsPerMinute"] = "100000",
             ["Logging:LogLevel:Default"] = "Warning",

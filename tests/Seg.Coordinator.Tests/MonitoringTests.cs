@@ -88,7 +88,7 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         await app.Worker.StartAsync(task.TaskId, "worker-img");
         await using (var scope = app.Services.CreateAsyncScope())
         {
-            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(task.TaskId, Png, CancellationToken.None);
+            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.TaskId), Png, CancellationToken.None);
             await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
             {
                 TaskId = task.TaskId,

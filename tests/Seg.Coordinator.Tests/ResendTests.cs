@@ -12,9 +12,9 @@ public sealed class ResendFixture : CoordinatorFixture
         ["Coordinator:MaxInFlight"] = "3",
         ["Coordinator:ResendQueuedAfterSeconds"] = "2",
         // Stale after 3 s without a heartbeat.
-        ["Coordinator:WorkerHeartbeatIntervalSeconds"] = "1",
+        ["Heartbeat:IntervalSeconds"] = "1",
         // Resends are found by the dispatcher's rounds: poll often.
-        ["Coordinator:DispatchIntervalMs"] = "200",
+        ["Coordinator:DispatchIntervalSeconds"] = "0.2",
     };
 }
 

@@ -135,7 +135,7 @@ public sealed class ConfigurationKeyTests(DeployFixture fixture)
         Assert.False(coordinator.Reads("Auth__ResolvedAnonymousScopes__0"), "computed properties are no settings");
 
         var worker = Keys("worker");
-        Assert.True(worker.Reads("Worker__Retry__MaxIntervalMilliseconds"));
+        Assert.True(worker.Reads("Worker__Retry__MaxIntervalSeconds"));
         Assert.True(worker.Reads("Worker__Devices__7"));
         Assert.True(worker.Reads("SEG_WORKER_DEVICES"), "the entry point reads it");
         Assert.False(worker.Reads("Worker__SlotCount"));

@@ -48,7 +48,7 @@ public sealed class RunFolder : IDisposable
     public string NewOutput() => Path.Combine(Root, $"out-{Guid.NewGuid():N}");
 
     /// <summary>The stored PNG of a task.</summary>
-    public byte[] Png(Guid taskId) => File.ReadAllBytes(Path.Combine(Folder, "images", ImageBlobNames.ForTask(taskId)));
+    public byte[] Png(Guid taskId) => File.ReadAllBytes(Path.Combine(Folder, "images", Rows.Single(r => r.Image.TaskId == taskId).Image.BlobName));
 
     /// <summary>Runs the built <c>seg</c> as a process.</summary>
     public (int ExitCode, string Stdout, string Stderr) Seg(params string[] args) => Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "seg.dll"), .. args]);

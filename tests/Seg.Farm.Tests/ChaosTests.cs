@@ -21,7 +21,7 @@ public class ChaosTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string> WorkerSettings = new()
     {
         ["Worker__RenderMode"] = "Fake",
-        ["Worker__FakeRenderMilliseconds"] = "20",
+        ["Worker__FakeRenderSeconds"] = "0.02",
         ["Worker__Retry__RedeliveryMinSeconds"] = "2",
         ["Worker__Retry__RedeliveryMaxSeconds"] = "10",
     };

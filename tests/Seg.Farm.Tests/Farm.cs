@@ -62,7 +62,7 @@ public sealed class Farm : IAsyncDisposable
             {
                 ["ASPNETCORE_URLS"] = farm.Http.BaseAddress.ToString(),
                 ["Coordinator__MaxInFlight"] = maxInFlight.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Coordinator__WorkerHeartbeatIntervalSeconds"] = "1",
+                ["Heartbeat__IntervalSeconds"] = "1",
             };
             foreach (var (key, value) in TestApiKeys.Settings("__").Concat(coordinatorSettings ?? new Dictionary<string, string>()))
             {
@@ -119,7 +119,7 @@ public sealed class Farm : IAsyncDisposable
             ["Worker__CpuSlots"] = "1",
             ["Worker__ModelRoot"] = Path.Combine(CacheFolder, "models"),
             ["Worker__CacheFolder"] = CacheFolder,
-            ["Worker__HeartbeatIntervalSeconds"] = "1",
+            ["Heartbeat__IntervalSeconds"] = "1",
             ["Worker__DrainTimeoutSeconds"] = "30",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

@@ -15,7 +15,7 @@ public class LostMessageTests
             workers: 1,
             maxInFlight: 16,
             // One slot of 300 ms renders: most of the 16 in flight wait on the queue, where the purge finds them.
-            workerSettings: new Dictionary<string, string> { ["Worker__RenderMode"] = "Fake", ["Worker__FakeRenderMilliseconds"] = "300" },
+            workerSettings: new Dictionary<string, string> { ["Worker__RenderMode"] = "Fake", ["Worker__FakeRenderSeconds"] = "0.3" },
             coordinatorSettings: new Dictionary<string, string> { ["Coordinator__ResendQueuedAfterSeconds"] = "3" });
         var id = await farm.SubmitAsync($$"""
             name: purged

@@ -17,7 +17,7 @@ public class ReplicaTests
             // Short polls, so that both replicas' dispatchers run rounds all the time and race for the same tasks.
             coordinatorSettings: new Dictionary<string, string>
             {
-                ["Coordinator__DispatchIntervalMs"] = "50",
+                ["Coordinator__DispatchIntervalSeconds"] = "0.05",
                 ["Logging__LogLevel__Seg.Coordinator.Dispatch.TaskDispatcher"] = "Debug",
             });
         var id = await farm.SubmitAsync($$"""

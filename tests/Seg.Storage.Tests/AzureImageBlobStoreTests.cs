@@ -20,9 +20,9 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
         var png = FakePng(1000);
         using var store = NewStore();
 
-        var first = await store.UploadPngAsync(taskId, png, None);
+        var first = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), png, None);
         using var secondStore = NewStore();
-        var second = await secondStore.UploadPngAsync(taskId, png, None);
+        var second = await secondStore.UploadPngAsync(ImageBlobNames.ForTask(taskId), png, None);
 
         Assert.Equal(BlobWriteOutcome.Created, first.Outcome);
         Assert.Equal(BlobWriteOutcome.AlreadyPresent, second.Outcome);
@@ -58,15 +58,15 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
         try
         {
             using var store = new AzureImageBlobStore(options);
-            await store.UploadPngAsync(Guid.NewGuid(), FakePng(100), None);
+            await store.UploadPngAsync(ImageBlobNames.ForTask(Guid.NewGuid()), FakePng(100), None);
             // The blob store restarted empty (or someone deleted the container): the store knew it had one.
             await container.DeleteAsync(cancellationToken: None);
 
             var taskId = Guid.NewGuid();
-            var stored = await store.UploadPngAsync(taskId, FakePng(200), None);
+            var stored = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), FakePng(200), None);
 
             Assert.Equal(BlobWriteOutcome.Created, stored.Outcome);
-            Assert.True(await store.ExistsAsync(taskId, None));
+            Assert.True(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
         }
         finally
         {
@@ -79,13 +79,13 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
     {
         var taskId = Guid.NewGuid();
         using var store = NewStore();
-        await store.UploadPngAsync(taskId, FakePng(500, seed: 1), None);
+        await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), FakePng(500, seed: 1), None);
 
         var replacement = FakePng(700, seed: 2);
-        var result = await store.UploadPngAsync(taskId, replacement, None);
+        var result = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), replacement, None);
 
         Assert.Equal(BlobWriteOutcome.Replaced, result.Outcome);
-        await using var read = await store.OpenReadAsync(taskId, None);
+        await using var read = await store.OpenReadAsync(ImageBlobNames.ForTask(taskId), None);
         using var copy = new MemoryStream();
         await read.CopyToAsync(copy);
         Assert.Equal(replacement, copy.ToArray());
@@ -98,7 +98,7 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
         var png = FakePng(4000);
         using var store = NewStore();
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.UploadPngAsync(taskId, png, None)));
+        var results = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => store.UploadPngAsync(ImageBlobNames.ForTask(taskId), png, None)));
 
         Assert.Single(results, r => r.Outcome == BlobWriteOutcome.Created);
         Assert.All(results, r => Assert.NotEqual(BlobWriteOutcome.Replaced, r.Outcome));
@@ -109,12 +109,12 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
     {
         var taskId = Guid.NewGuid();
         using var store = NewStore();
-        Assert.False(await store.ExistsAsync(taskId, None));
-        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => store.OpenReadAsync(taskId, None));
+        Assert.False(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
+        var error = await Assert.ThrowsAsync<FileNotFoundException>(() => store.OpenReadAsync(ImageBlobNames.ForTask(taskId), None));
         Assert.Contains(taskId.ToString(), error.Message);
 
-        await store.UploadPngAsync(taskId, FakePng(10), None);
-        Assert.True(await store.ExistsAsync(taskId, None));
+        await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), FakePng(10), None);
+        Assert.True(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
     }
 
     [Fact]

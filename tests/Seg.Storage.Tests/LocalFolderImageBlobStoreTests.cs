@@ -23,8 +23,8 @@ public sealed class LocalFolderImageBlobStoreTests : IDisposable
         var taskId = Guid.NewGuid();
         var png = AzureImageBlobStoreTests.FakePng(2048);
 
-        var first = await store.UploadPngAsync(taskId, png, None);
-        var second = await store.UploadPngAsync(taskId, png, None);
+        var first = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), png, None);
+        var second = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), png, None);
 
         Assert.Equal(BlobWriteOutcome.Created, first.Outcome);
         Assert.Equal(BlobWriteOutcome.AlreadyPresent, second.Outcome);
@@ -37,7 +37,7 @@ public sealed class LocalFolderImageBlobStoreTests : IDisposable
 
         // Only the image: no temporary files left behind.
         Assert.Equal([path], Directory.GetFiles(_root, "*", SearchOption.AllDirectories));
-        Assert.True(await store.ExistsAsync(taskId, None));
+        Assert.True(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
     }
 
     [Fact]
@@ -45,13 +45,13 @@ public sealed class LocalFolderImageBlobStoreTests : IDisposable
     {
         var store = new LocalFolderImageBlobStore(_root);
         var taskId = Guid.NewGuid();
-        await store.UploadPngAsync(taskId, AzureImageBlobStoreTests.FakePng(100, seed: 1), None);
+        await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), AzureImageBlobStoreTests.FakePng(100, seed: 1), None);
         var replacement = AzureImageBlobStoreTests.FakePng(300, seed: 2);
 
-        var result = await store.UploadPngAsync(taskId, replacement, None);
+        var result = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), replacement, None);
 
         Assert.Equal(BlobWriteOutcome.Replaced, result.Outcome);
-        await using var read = await store.OpenReadAsync(taskId, None);
+        await using var read = await store.OpenReadAsync(ImageBlobNames.ForTask(taskId), None);
         using var copy = new MemoryStream();
         await read.CopyToAsync(copy);
         Assert.Equal(replacement, copy.ToArray());
@@ -62,8 +62,8 @@ public sealed class LocalFolderImageBlobStoreTests : IDisposable
     {
         var store = new LocalFolderImageBlobStore(_root);
         var taskId = Guid.NewGuid();
-        Assert.False(await store.ExistsAsync(taskId, None));
-        await Assert.ThrowsAsync<FileNotFoundException>(() => store.OpenReadAsync(taskId, None));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.UploadPngAsync(taskId, ReadOnlyMemory<byte>.Empty, None));
+        Assert.False(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
+        await Assert.ThrowsAsync<FileNotFoundException>(() => store.OpenReadAsync(ImageBlobNames.ForTask(taskId), None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UploadPngAsync(ImageBlobNames.ForTask(taskId), ReadOnlyMemory<byte>.Empty, None));
     }
 }

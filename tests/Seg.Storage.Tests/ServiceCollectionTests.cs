@@ -86,7 +86,7 @@ public sealed class ServiceCollectionTests(PostgresDatabaseFixture database) : I
             ["ConnectionStrings:Sqlite"] = sqlite,
         }).Build();
 
-        Assert.Equal(expected, ServiceCollectionExtensions.SelectProvider(configuration));
+        Assert.Equal(expected, StorageServiceExtensions.SelectProvider(configuration));
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public sealed class FakeModeAndHeartbeatTests(WorkerTestEnvironment environment)
         {
             s["Worker:WorkerId"] = "beating-worker";
             s["Worker:CpuSlots"] = "3";
-            s["Worker:HeartbeatIntervalSeconds"] = "0.2";
+            s["Heartbeat:IntervalSeconds"] = "0.2";
         });
         var task = (await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 5)))[0];
 

@@ -141,11 +141,10 @@ public sealed class PipelinePoolTests : IDisposable
         {
             Devices = ["cuda:0", "gpu1", "cuda:0", "cpu"],
             CpuSlots = 0,
-            HeartbeatIntervalSeconds = 0,
             DrainTimeoutSeconds = -1,
             MaxModelsPerSlot = 0,
             QueueName = " ",
-            Retry = new TransientRetryOptions { Limit = -1, MinIntervalMilliseconds = 100, MaxIntervalMilliseconds = 10 },
+            Retry = new TransientRetryOptions { Limit = -1, MinIntervalSeconds = 0.1, MaxIntervalSeconds = 0.01 },
         });
 
         Assert.True(result.Failed);
@@ -155,11 +154,10 @@ public sealed class PipelinePoolTests : IDisposable
             "Worker:Devices:2 must name each device once (got 'cuda:0' twice)",
             "Worker:CpuSlots must be >= 1 when a device is cpu (got 0)",
             "Worker:MaxModelsPerSlot must be >= 1 (got 0)",
-            "Worker:HeartbeatIntervalSeconds must be > 0 (got 0)",
             "Worker:DrainTimeoutSeconds must be > 0 (got -1)",
             "Worker:QueueName must not be empty",
             "Worker:Retry:Limit must be >= 0 (got -1)",
-            "Worker:Retry:MaxIntervalMilliseconds must be >= MinIntervalMilliseconds (got 10 < 100)",
+            "Worker:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got 0.01 < 0.1)",
         ], result.Failures);
         Assert.True(new WorkerOptionsValidator().Validate(null, new WorkerOptions()).Succeeded);
     }
@@ -226,7 +224,7 @@ public sealed class PipelinePoolTests : IDisposable
     public async Task Model_hashes_cover_every_graph_and_its_external_data()
     {
         var folder = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions(ExternalUNetData: true));
-        var hasher = new ModelFileHasher();
+        var hasher = new ModelFileHasher(Path.Combine(_root, "hash-cache"));
 
         var hashes = await hasher.GetAsync(folder, CancellationToken.None);
 
@@ -240,6 +238,38 @@ public sealed class PipelinePoolTests : IDisposable
 
         Assert.DoesNotContain(hashes.Keys, k => k.StartsWith("tokenizer", StringComparison.Ordinal) || k.StartsWith("scheduler", StringComparison.Ordinal));
         Assert.Same(hashes, await hasher.GetAsync(folder, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Model_hashes_are_kept_per_file_by_path_size_and_modification_time_across_restarts()
+    {
+        var folder = TinyModelCache.GetOrCreate(Path.Combine(_root, "models"), new TinyModelOptions(ExternalUNetData: true));
+        var cache = Path.Combine(_root, "worker-cache");
+        var options = Options.Create(new WorkerOptions { CacheFolder = cache });
+        var first = await new ModelFileHasher(options).GetAsync(folder, CancellationToken.None);
+        Assert.Equal(first.Count, Directory.GetFiles(Path.Combine(cache, ModelFileHasher.CacheFolderName), "*.json").Length);
+
+        // The same size and modification time: a restarted worker (a new hasher) takes the cached hash without reading.
+        var data = Path.Combine(folder, "unet", "model.onnx_data");
+        var original = File.ReadAllBytes(data);
+        var modified = File.GetLastWriteTimeUtc(data);
+        var changed = (byte[])original.Clone();
+        changed[0] ^= 0xff;
+        File.WriteAllBytes(data, changed);
+        File.SetLastWriteTimeUtc(data, modified);
+        Assert.Equal(first["unet/model.onnx_data"], (await new ModelFileHasher(options).GetAsync(folder, CancellationToken.None))["unet/model.onnx_data"]);
+
+        // A new modification time: hashed again.
+        File.SetLastWriteTimeUtc(data, modified.AddSeconds(1));
+        var rehashed = await new ModelFileHasher(options).GetAsync(folder, CancellationToken.None);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(changed)), rehashed["unet/model.onnx_data"]);
+        Assert.Equal(first.Where(h => h.Key != "unet/model.onnx_data"), rehashed.Where(h => h.Key != "unet/model.onnx_data"));
+
+        // A new size with the time put back: hashed again too.
+        File.WriteAllBytes(data, [.. original, 0]);
+        File.SetLastWriteTimeUtc(data, modified);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData([.. original, (byte)0])),
+            (await new ModelFileHasher(options).GetAsync(folder, CancellationToken.None))["unet/model.onnx_data"]);
     }
 
     private PipelinePool Pool(WorkerOptions options)

@@ -12,7 +12,7 @@ public sealed class RabbitMqWorkerTests(WorkerTestEnvironment environment) : ICl
     [Fact]
     public async Task Tasks_sent_to_the_queue_render_with_the_tiny_model_and_events_and_heartbeats_reach_the_broker()
     {
-        await using var worker = await HostedWorker.StartAsync(environment, "rabbit-worker", s => s["Worker:HeartbeatIntervalSeconds"] = "0.5");
+        await using var worker = await HostedWorker.StartAsync(environment, "rabbit-worker", s => s["Heartbeat:IntervalSeconds"] = "0.5");
         var tasks = await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 1), TestTasks.Tiny(seed: 2, layers: "m1"), TestTasks.Tiny(model: "missing"));
 
         foreach (var task in tasks)
@@ -42,7 +42,7 @@ public sealed class RabbitMqWorkerTests(WorkerTestEnvironment environment) : ICl
         var worker = await HostedWorker.StartAsync(environment, "draining-worker", s =>
         {
             s["Worker:RenderMode"] = "fake";
-            s["Worker:FakeRenderMilliseconds"] = "1500";
+            s["Worker:FakeRenderSeconds"] = "1.5";
             s["Worker:DrainTimeoutSeconds"] = "30";
         });
         await using (worker)
@@ -69,7 +69,7 @@ public sealed class RabbitMqWorkerTests(WorkerTestEnvironment environment) : ICl
         var first = await HostedWorker.StartAsync(environment, "slow-worker", s =>
         {
             s["Worker:RenderMode"] = "fake";
-            s["Worker:FakeRenderMilliseconds"] = "120000";
+            s["Worker:FakeRenderSeconds"] = "120";
             s["Worker:DrainTimeoutSeconds"] = "1";
         });
         await using (first)

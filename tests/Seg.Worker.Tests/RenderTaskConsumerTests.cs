@@ -155,8 +155,8 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
         Assert.Equal(1, worker.Renders.Count);
         var row = await db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == task.TaskId);
         Assert.Equal(RenderTaskStatus.Succeeded, row.Status);
-        var deviceSeconds = JsonSerializer.Deserialize<Dictionary<string, double>>(image.TimingsJson)![Stages.Device];
-        Assert.Equal(deviceSeconds, row.GpuSeconds, 9);
+        var gpuSeconds = JsonSerializer.Deserialize<Dictionary<string, double>>(image.TimingsJson)![Stages.Device];
+        Assert.Equal(gpuSeconds, row.GpuSeconds, 9);
         Assert.Single(await ListBlobsAsync(task.TaskId));
         var events = worker.Published<RenderTaskSucceeded>(m => m.TaskId == task.TaskId);
         Assert.Equal(2, events.Count);

@@ -22,8 +22,8 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
     [Fact]
     public async Task Two_worker_processes_share_the_queue_and_exit_cleanly_on_sigterm()
     {
-        using var first = StartWorker("process-worker-1", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "300"));
-        using var second = StartWorker("process-worker-2", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "300"));
+        using var first = StartWorker("process-worker-1", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderSeconds", "0.3"));
+        using var second = StartWorker("process-worker-2", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderSeconds", "0.3"));
         await using var sender = await HostedWorker.StartAsync(environment, "sender", s =>
         {
             // The test's own host only sends: it consumes another queue.
@@ -69,7 +69,7 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
     public async Task A_task_whose_worker_process_is_killed_is_redelivered_taken_over_and_finished_once()
     {
         var task = (await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 31)))[0];
-        using (var doomed = StartWorker("doomed-worker", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderMilliseconds", "120000")))
+        using (var doomed = StartWorker("doomed-worker", ("Worker__RenderMode", "fake"), ("Worker__FakeRenderSeconds", "120")))
         {
             await doomed.WaitForOutputAsync("Bus started");
             await using (var sender = await HostedWorker.StartAsync(environment, "sender", s => s["Worker:QueueName"] = $"{environment.QueueName}-unused"))
@@ -126,16 +126,17 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
         Assert.Contains("seg-worker: ", worker.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_process_with_invalid_settings_names_them_and_exits()
+    [Theory]
+    [InlineData("Worker__Devices__0", "gpu0", "Worker:Devices:0 must be 'cpu', 'cuda' or 'cuda:<id>' (got 'gpu0')")]
+    [InlineData("Heartbeat__IntervalSeconds", "0", "Heartbeat:IntervalSeconds must be between 0.01 and 3600 seconds")]
+    public async Task A_process_with_invalid_settings_names_them_and_exits(string key, string value, string message)
     {
-        using var worker = StartWorker("bad-worker", ("Worker__Devices__0", "gpu0"), ("Worker__HeartbeatIntervalSeconds", "0"));
+        using var worker = StartWorker("bad-worker", (key, value));
 
         Assert.True(await worker.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"exit; output:\n{worker.Output}");
 
         Assert.Equal(1, worker.Process.ExitCode);
-        Assert.Contains("Worker:Devices:0 must be 'cpu', 'cuda' or 'cuda:<id>' (got 'gpu0')", worker.Output, StringComparison.Ordinal);
-        Assert.Contains("Worker:HeartbeatIntervalSeconds must be > 0 (got 0)", worker.Output, StringComparison.Ordinal);
+        Assert.Contains(message, worker.Output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -235,7 +236,7 @@ public sealed class WorkerProcessTests(WorkerTestEnvironment environment) : ICla
             ["Worker__ModelRoot"] = environment.ModelRoot,
             ["Worker__CacheFolder"] = environment.CacheFolder,
             ["Worker__QueueName"] = environment.QueueName,
-            ["Worker__HeartbeatIntervalSeconds"] = "1",
+            ["Heartbeat__IntervalSeconds"] = "1",
             ["Worker__DrainTimeoutSeconds"] = "10",
         };
         foreach (var (name, value) in extra)

@@ -63,7 +63,15 @@ internal static class BenchCommand
             return FarmBench.RunAsync(settings, cancellationToken);
         });
 
-        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, unet, farm };
+        var hashModel = new Option<string?>("--model") { Description = "A model folder to hash (default: a sparse model-shaped folder of --size-gb)." };
+        var sizeGb = new Option<double>("--size-gb") { Description = "Size of the sparse UNet weights file when no --model is given.", DefaultValueFactory = _ => 7 };
+        var hashes = new Command("hashes", "A worker's start on a large model: model file hashes computed, then from the cache (path, size, modification time).")
+        {
+            hashModel, sizeGb,
+        };
+        hashes.SetAction(parse => ModelHashBench.Run(parse.GetValue(hashModel), parse.GetValue(sizeGb)));
+
+        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, unet, farm, hashes };
     }
 
     private static RenderRequest Request(int size, int steps) => new()

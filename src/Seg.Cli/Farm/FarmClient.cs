@@ -25,11 +25,19 @@ internal sealed record FarmSweep(
     public bool IsFinished => Status is "succeeded" or "failed" or "cancelled";
 }
 
-/// <summary>A rejected submit: the coordinator's field-level validation errors.</summary>
-internal sealed class SweepRejectedException(IReadOnlyDictionary<string, string[]> errors)
-    : Exception("the coordinator rejected the sweep:\n" + string.Join("\n", errors.SelectMany(e => e.Value.Select(rule => $"  {e.Key}: {rule}"))))
+/// <summary>A rejected sweep: field-level errors, from the coordinator or from the standalone run's own checks.</summary>
+/// <param name="who">Who rejected it, as the message starts ("the coordinator rejected the sweep").</param>
+/// <param name="errors">Field to rules.</param>
+internal sealed class SweepRejectedException(string who, IReadOnlyDictionary<string, string[]> errors) : Exception(Describe(who, errors))
 {
     public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
+
+    /// <summary>One line for one error (<c>sweep 'x.yaml': model: ...</c>), else a heading and a line per error.</summary>
+    private static string Describe(string who, IReadOnlyDictionary<string, string[]> errors)
+    {
+        var lines = errors.SelectMany(e => e.Value.Select(rule => $"{e.Key}: {rule}")).ToList();
+        return lines.Count == 1 ? $"{who}: {lines[0]}" : $"{who}:\n" + string.Join("\n", lines.Select(line => "  " + line));
+    }
 }
 
 /// <summary>The coordinator refused the request's API key (401), its scope (403) or its rate (429): the user can act on it.</summary>
@@ -80,7 +88,7 @@ internal sealed class FarmClient(HttpClient http)
         if (response.StatusCode == HttpStatusCode.BadRequest)
         {
             var problem = await response.Content.ReadFromJsonAsync<ValidationProblem>(Json, cancellationToken).ConfigureAwait(false);
-            throw new SweepRejectedException(problem?.Errors ?? new Dictionary<string, string[]>());
+            throw new SweepRejectedException("the coordinator rejected the sweep", problem?.Errors ?? new Dictionary<string, string[]>());
         }
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var sweep = await response.Content.ReadFromJsonAsync<FarmSweep>(Json, cancellationToken).ConfigureAwait(false)

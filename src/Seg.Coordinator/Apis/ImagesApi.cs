@@ -59,17 +59,22 @@ public static class ImagesApi
 
     internal static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImageAsync(
         Guid taskId,
+        ImageQueries images,
         IImageBlobStore blobs,
         CancellationToken cancellationToken)
     {
+        // The provenance row names the blob (the naming scheme may differ between a farm and a standalone run).
+        var name = await images.BlobNameAsync(taskId, cancellationToken).ConfigureAwait(false);
         try
         {
-            var png = await blobs.OpenReadAsync(taskId, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Stream(png, "image/png");
+            if (name is not null)
+            {
+                return TypedResults.Stream(await blobs.OpenReadAsync(name, cancellationToken).ConfigureAwait(false), "image/png");
+            }
         }
         catch (FileNotFoundException)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Image not found", detail: $"no image is stored for task {taskId}");
         }
+        return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Image not found", detail: $"no image is stored for task {taskId}");
     }
 }

@@ -35,6 +35,7 @@ namespace Seg.Coordinator.Dispatch;
 /// <param name="sendEndpoints">MassTransit's send endpoints.</param>
 /// <param name="broker">Tells when the broker connection came back, and since when it has been up.</param>
 /// <param name="options">Coordinator options.</param>
+/// <param name="heartbeats">Heartbeat settings: when a worker is stale.</param>
 /// <param name="metrics">Counters.</param>
 /// <param name="time">Clock.</param>
 /// <param name="logger">Logger.</param>
@@ -46,6 +47,7 @@ public sealed partial class DispatchRound(
     ISendEndpointProvider sendEndpoints,
     BrokerConnection broker,
     IOptions<CoordinatorOptions> options,
+    IOptions<HeartbeatOptions> heartbeats,
     CoordinatorMetrics metrics,
     TimeProvider time,
     ILogger<DispatchRound> logger)
@@ -65,7 +67,7 @@ public sealed partial class DispatchRound(
     /// <summary>
     /// Sends again the messages that may be lost: of queued tasks that no worker started within
     /// <see cref="CoordinatorOptions.ResendQueuedAfterSeconds"/> (or before the broker connection last came back), and
-    /// of running tasks whose worker has been silent for <see cref="CoordinatorOptions.WorkerStaleAfter"/> (judged only
+    /// of running tasks whose worker has been silent for <see cref="HeartbeatOptions.StaleAfter"/> (judged only
     /// once the connection that carries the heartbeats has been up that long). Safe because the worker is idempotent:
     /// a second message of a task that runs or has ended is acknowledged without a render.
     /// </summary>
@@ -80,8 +82,9 @@ public sealed partial class DispatchRound(
             queuedBefore = reconnectedAt.Value;
         }
 
-        DateTimeOffset? heartbeatBefore = broker.ConnectedSince is { } since && now - since > settings.WorkerStaleAfter
-            ? now - settings.WorkerStaleAfter
+        var staleAfter = heartbeats.Value.StaleAfter;
+        DateTimeOffset? heartbeatBefore = broker.ConnectedSince is { } since && now - since > staleAfter
+            ? now - staleAfter
             : null;
         if (!await claims.AnyLostAsync(queuedBefore, heartbeatBefore, cancellationToken).ConfigureAwait(false))
         {

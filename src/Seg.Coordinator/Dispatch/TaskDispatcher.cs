@@ -4,7 +4,7 @@ namespace Seg.Coordinator.Dispatch;
 
 /// <summary>
 /// The dispatcher: the task table is the outbox. Runs a <see cref="DispatchRound"/> whenever
-/// <see cref="DispatchSignal"/> wakes it, and otherwise every <see cref="CoordinatorOptions.DispatchIntervalMs"/>.
+/// <see cref="DispatchSignal"/> wakes it, and otherwise every <see cref="CoordinatorOptions.DispatchIntervalSeconds"/>.
 /// The first round waits until the host has started, so the bus is started (whichever order the host's services
 /// were registered in) and the schema is ready before anything is sent.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed partial class TaskDispatcher(
             return;
         }
 
-        var interval = TimeSpan.FromMilliseconds(options.Value.DispatchIntervalMs);
+        var interval = TimeSpan.FromSeconds(options.Value.DispatchIntervalSeconds);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -58,9 +58,9 @@ public sealed partial class TaskDispatcher(
             try
             {
                 await signal.WaitAsync(interval, stoppingToken).ConfigureAwait(false);
-                if (options.Value.DispatchCoalesceMs > 0)
+                if (options.Value.DispatchCoalesceSeconds > 0)
                 {
-                    await Task.Delay(options.Value.DispatchCoalesceMs, stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(options.Value.DispatchCoalesceSeconds), stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -69,6 +69,7 @@ public static class CoordinatorServiceExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSegHeartbeatOptions(configuration);
         services.AddOptions<CoordinatorOptions>()
             .Bind(configuration.GetSection(CoordinatorOptions.Section))
             .ValidateDataAnnotations()

@@ -88,4 +88,10 @@ public sealed class ImageQueries(SegDbContext db)
                 i.ExecutionProvider, i.ImageSha256, i.ImageBytes, i.BlobName, imageUrl(i.TaskId), i.CreatedAt);
         })], page, pageSize, total);
     }
+
+    /// <summary>The blob name of a task's image, or null when the task has no image.</summary>
+    /// <param name="taskId">The task.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public Task<string?> BlobNameAsync(Guid taskId, CancellationToken cancellationToken) =>
+        db.Images.AsNoTracking().Where(i => i.TaskId == taskId).Select(i => (string?)i.BlobName).FirstOrDefaultAsync(cancellationToken);
 }

@@ -12,10 +12,17 @@ namespace Seg.Coordinator.IntegrationEvents;
 public sealed class WorkerHeartbeatConsumer(WorkerHeartbeatWriter writer, TimeProvider time) : IConsumer<WorkerHeartbeat>
 {
     /// <inheritdoc />
-    public Task Consume(ConsumeContext<WorkerHeartbeat> context)
+    public Task Consume(ConsumeContext<WorkerHeartbeat> context) =>
+        writer.UpsertAsync(ToRecord(context.Message, time.GetUtcNow()), context.CancellationToken);
+
+    /// <summary>The worker row a heartbeat stands for.</summary>
+    /// <param name="heartbeat">The heartbeat.</param>
+    /// <param name="receivedAt">When it arrived (the coordinator's clock).</param>
+    /// <returns>The row.</returns>
+    public static WorkerRecord ToRecord(WorkerHeartbeat heartbeat, DateTimeOffset receivedAt)
     {
-        var heartbeat = context.Message;
-        return writer.UpsertAsync(new WorkerRecord
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        return new WorkerRecord
         {
             WorkerId = heartbeat.WorkerId,
             Host = heartbeat.Host,
@@ -26,7 +33,7 @@ public sealed class WorkerHeartbeatConsumer(WorkerHeartbeatWriter writer, TimePr
             TasksDone = heartbeat.TasksDone,
             ImagesPerMinute = heartbeat.ThroughputPerMinute,
             Version = heartbeat.Version,
-            LastHeartbeatAt = time.GetUtcNow(),
-        }, context.CancellationToken);
+            LastHeartbeatAt = receivedAt,
+        };
     }
 }

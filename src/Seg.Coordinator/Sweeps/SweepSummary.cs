@@ -23,7 +23,7 @@ public sealed record TaskCounts(int Pending, int Queued, int Running, int Succee
 /// <param name="Tasks">Tasks per status.</param>
 /// <param name="Progress">Fraction of the tasks that have ended (succeeded, failed or cancelled), 0 .. 1.</param>
 /// <param name="EtaSeconds">Seconds until the remaining tasks end at the recent completion rate; null when unknown or not running.</param>
-/// <param name="GpuSeconds">Device seconds spent so far (accounting).</param>
+/// <param name="GpuSeconds">GPU-seconds spent so far (accounting).</param>
 /// <param name="Resends">
 /// Task messages the coordinator sent again (no worker started them in time, the broker connection came back, or their
 /// worker stopped sending heartbeats), summed over the sweep's tasks.

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
 using Seg.Storage;
 using Seg.Storage.Entities;
 
@@ -8,16 +9,17 @@ namespace Seg.Coordinator.Workers;
 
 /// <summary>Reads the workers: heartbeat rows, health, running tasks and failure streaks.</summary>
 /// <param name="db">Database context (scoped).</param>
-/// <param name="options">Coordinator options (heartbeat interval, failure streak).</param>
+/// <param name="options">Coordinator options (failure streak).</param>
+/// <param name="heartbeats">The heartbeat interval (a worker is stale after three silent ones).</param>
 /// <param name="time">Clock.</param>
-public sealed class WorkerQueries(SegDbContext db, IOptions<CoordinatorOptions> options, TimeProvider time)
+public sealed class WorkerQueries(SegDbContext db, IOptions<CoordinatorOptions> options, IOptions<HeartbeatOptions> heartbeats, TimeProvider time)
 {
     /// <summary>Every worker seen, by id.</summary>
     public async Task<IReadOnlyList<WorkerView>> ListAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var staleAfter = settings.WorkerStaleAfter;
+        var staleAfter = heartbeats.Value.StaleAfter;
         var workers = await db.Workers.AsNoTracking().OrderBy(w => w.WorkerId).ToListAsync(cancellationToken).ConfigureAwait(false);
         var running = await db.RenderTasks.AsNoTracking()
             .Where(t => t.Status == RenderTaskStatus.Running && t.WorkerId != null)

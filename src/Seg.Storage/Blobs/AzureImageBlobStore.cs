@@ -40,7 +40,7 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
     public Uri ContainerUri => _container.Uri;
 
     /// <inheritdoc />
-    public async Task<StoredImage> UploadPngAsync(Guid taskId, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
+    public async Task<StoredImage> UploadPngAsync(string name, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
     {
         if (png.IsEmpty)
         {
@@ -48,7 +48,6 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
         }
 
         await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-        var name = ImageBlobNames.ForTask(taskId);
         var blob = _container.GetBlobClient(name);
         var md5 = MD5.HashData(png.Span);
         var md5Base64 = Convert.ToBase64String(md5);
@@ -98,9 +97,8 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<Stream> OpenReadAsync(Guid taskId, CancellationToken cancellationToken)
+    public async Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken)
     {
-        var name = ImageBlobNames.ForTask(taskId);
         try
         {
             var download = await _container.GetBlobClient(name).DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -108,14 +106,14 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            throw new FileNotFoundException($"no image stored for task {taskId} (blob '{name}' in container '{_container.Name}')", name, e);
+            throw new FileNotFoundException($"no image stored as blob '{name}' in container '{_container.Name}')", name, e);
         }
     }
 
     /// <inheritdoc />
-    public async Task<bool> ExistsAsync(Guid taskId, CancellationToken cancellationToken)
+    public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken)
     {
-        var response = await _container.GetBlobClient(ImageBlobNames.ForTask(taskId)).ExistsAsync(cancellationToken).ConfigureAwait(false);
+        var response = await _container.GetBlobClient(name).ExistsAsync(cancellationToken).ConfigureAwait(false);
         return response.Value;
     }
 

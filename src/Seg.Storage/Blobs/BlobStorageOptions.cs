@@ -21,6 +21,9 @@ public sealed partial record BlobStorageOptions
     /// <summary>When set, images are written to this folder instead of blob storage (standalone mode).</summary>
     public string? LocalFolder { get; init; }
 
+    /// <summary>How images are named: <see cref="ImageBlobNaming.TaskId"/> (the default) or <see cref="ImageBlobNaming.Readable"/> (standalone).</summary>
+    public ImageBlobNaming Naming { get; init; } = ImageBlobNaming.TaskId;
+
     /// <summary>Reads the options from <paramref name="configuration"/>.</summary>
     /// <param name="configuration">Application configuration.</param>
     /// <returns>The options (not yet validated).</returns>

@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 namespace Seg.Storage.Blobs;
 
 /// <summary>
-/// Images in a local folder, named as in blob storage (<c>images/ab/cd/&lt;task id&gt;.png</c>), for the
-/// standalone mode. Each file is written to a temporary file beside it and then moved into place, so a
+/// Images in a local folder, named by <see cref="ImageBlobNames"/> (in the standalone mode, readable names such as
+/// <c>0003-seed2-sigma1-seg3-cfg5.png</c>). Each file is written to a temporary file beside it and then moved into place, so a
 /// reader never sees half a PNG.
 /// </summary>
 public sealed class LocalFolderImageBlobStore : IImageBlobStore
@@ -28,14 +28,13 @@ public sealed class LocalFolderImageBlobStore : IImageBlobStore
     public string RootFolder => _root;
 
     /// <inheritdoc />
-    public async Task<StoredImage> UploadPngAsync(Guid taskId, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
+    public async Task<StoredImage> UploadPngAsync(string name, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
     {
         if (png.IsEmpty)
         {
             throw new ArgumentException("png must not be empty", nameof(png));
         }
 
-        var name = ImageBlobNames.ForTask(taskId);
         var path = PathOf(name);
         var uri = new Uri(path);
         var md5Base64 = Convert.ToBase64String(MD5.HashData(png.Span));
@@ -73,23 +72,29 @@ public sealed class LocalFolderImageBlobStore : IImageBlobStore
     }
 
     /// <inheritdoc />
-    public Task<Stream> OpenReadAsync(Guid taskId, CancellationToken cancellationToken)
+    public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken)
     {
-        var name = ImageBlobNames.ForTask(taskId);
         var path = PathOf(name);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"no image stored for task {taskId} (file '{path}')", path);
+            throw new FileNotFoundException($"no image stored as '{name}' (file '{path}')", path);
         }
 
         return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous));
     }
 
     /// <inheritdoc />
-    public Task<bool> ExistsAsync(Guid taskId, CancellationToken cancellationToken) =>
-        Task.FromResult(File.Exists(PathOf(ImageBlobNames.ForTask(taskId))));
+    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
+        Task.FromResult(File.Exists(PathOf(name)));
 
-    private string PathOf(string blobName) => Path.Combine(_root, blobName.Replace('/', Path.DirectorySeparatorChar));
+    private string PathOf(string blobName)
+    {
+        var path = Path.GetFullPath(Path.Combine(_root, blobName.Replace('/', Path.DirectorySeparatorChar)));
+        // Names come from ImageBlobNames, but a name must never reach outside the folder.
+        return path.StartsWith(_root + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? path
+            : throw new ArgumentException($"image name '{blobName}' leads outside the image folder '{_root}'", nameof(blobName));
+    }
 
     private static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
     {

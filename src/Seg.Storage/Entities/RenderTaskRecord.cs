@@ -48,7 +48,7 @@ public sealed class RenderTaskRecord
     /// <summary>When the task reached a final status (UTC).</summary>
     public DateTimeOffset? FinishedAt { get; set; }
 
-    /// <summary>Device seconds spent on the task, summed over attempts (accounting).</summary>
+    /// <summary>GPU-seconds spent on the task, summed over attempts (accounting).</summary>
     public double GpuSeconds { get; set; }
 
     /// <summary>

@@ -43,7 +43,7 @@ internal sealed class ImageBlobStoreHealthCheck(IImageBlobStore blobs) : IHealth
     {
         try
         {
-            await blobs.ExistsAsync(Guid.Empty, cancellationToken).ConfigureAwait(false);
+            await blobs.ExistsAsync(ImageBlobNames.ForTask(Guid.Empty), cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy();
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -135,7 +135,7 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
     /// <summary>GPU-seconds spent on a sweep, summed over its tasks (accounting).</summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>Total device seconds.</returns>
+    /// <returns>Total GPU-seconds.</returns>
     public Task<double> GpuSecondsAsync(Guid sweepId, CancellationToken cancellationToken) =>
         db.RenderTasks.Where(t => t.SweepId == sweepId).SumAsync(t => t.GpuSeconds, cancellationToken);
 

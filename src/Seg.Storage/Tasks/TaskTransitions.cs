@@ -138,7 +138,7 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
 
     /// <summary>Marks a task succeeded if it has not ended yet; a second call returns false and changes nothing.</summary>
     /// <param name="taskId">Task id.</param>
-    /// <param name="gpuSeconds">Device seconds this attempt used, added to the task's total.</param>
+    /// <param name="gpuSeconds">GPU-seconds this attempt used, added to the task's total.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
     /// <returns>True when this call ended the task.</returns>
     public Task<bool> TryMarkSucceededAsync(Guid taskId, double gpuSeconds, CancellationToken cancellationToken) =>
@@ -147,7 +147,7 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
     /// <summary>Marks a task failed if it has not ended yet.</summary>
     /// <param name="taskId">Task id.</param>
     /// <param name="error">Reason, shown to users.</param>
-    /// <param name="gpuSeconds">Device seconds this attempt used, added to the task's total.</param>
+    /// <param name="gpuSeconds">GPU-seconds this attempt used, added to the task's total.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
     /// <returns>True when this call ended the task.</returns>
     public Task<bool> TryMarkFailedAsync(Guid taskId, string error, double gpuSeconds, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ namespace Seg.Worker.Consumers;
 /// <param name="stats">Counters for heartbeats and metrics.</param>
 /// <param name="options">Worker options.</param>
 /// <param name="logger">Logger.</param>
-public sealed class RenderTaskConsumer(
+public sealed partial class RenderTaskConsumer(
     TaskTransitions transitions,
     TaskRecords records,
     ITaskRenderer renderer,
@@ -136,22 +136,22 @@ public sealed class RenderTaskConsumer(
             case TaskStartOutcome.Started:
                 return start;
             case TaskStartOutcome.AlreadyEnded:
-                logger.LogInformation("Task {TaskId} has already ended; acknowledged without rendering", task.TaskId);
+                LogAlreadyEnded(task.TaskId);
                 await RepublishSucceededAsync(context).ConfigureAwait(false);
                 return null;
             case TaskStartOutcome.RunningElsewhere:
-                logger.LogInformation("Task {TaskId} is running on another worker; acknowledged", task.TaskId);
+                LogRunningElsewhere(task.TaskId);
                 return null;
             case TaskStartOutcome.AttemptsExhausted:
                 var row = await records.FindTaskAsync(task.TaskId, cancellationToken).ConfigureAwait(false);
                 var reason = row?.LastError ?? "attempts exhausted";
-                logger.LogWarning("Task {TaskId} failed: {Reason}", task.TaskId, reason);
+                LogAttemptsExhausted(task.TaskId, reason);
                 WorkerStats.RecordFailed(permanent: true);
                 await context.Publish(new RenderTaskFailed(task.TaskId, task.SweepId, reason, Permanent: true, _workerId, row?.Attempts ?? task.Attempt),
                     cancellationToken).ConfigureAwait(false);
                 return null;
             default:
-                logger.LogWarning("Task {TaskId} of sweep {SweepId} is not in the database; acknowledged without rendering", task.TaskId, task.SweepId);
+                LogUnknownTask(task.TaskId, task.SweepId);
                 return null;
         }
     }
@@ -166,7 +166,7 @@ public sealed class RenderTaskConsumer(
         // delivery has no earlier attempt, so it skips the query (one database round trip of about six per task).
         var mayHaveEarlierImage = !start.IsFirstAttempt || context.ReceiveContext.Redelivered || context.GetRetryAttempt() > 0;
         var image = mayHaveEarlierImage ? await records.FindImageAsync(task.TaskId, cancellationToken).ConfigureAwait(false) : null;
-        double deviceSeconds;
+        double gpuSeconds;
         if (image is null)
         {
             // The one check of the task's parameters on its way to the pipeline, before any model is touched.
@@ -189,13 +189,13 @@ public sealed class RenderTaskConsumer(
                     render = await renderer.RenderAsync(task, request, cancellationToken).ConfigureAwait(false);
                     span?.SetTag("seg.device", render.Device);
                     span?.SetTag("seg.execution_provider", render.ExecutionProvider);
-                    span?.SetTag("seg.device_seconds", render.DeviceSeconds);
+                    span?.SetTag("seg.gpu_seconds", render.GpuSeconds);
                 }
 
                 pending.Keep(task.TaskId, render);
                 foreach (var warning in render.Warnings)
                 {
-                    logger.LogWarning("Task {TaskId}: {Warning}", task.TaskId, warning);
+                    LogRenderWarning(task.TaskId, warning);
                 }
             }
             else
@@ -204,30 +204,30 @@ public sealed class RenderTaskConsumer(
             }
 
             image = await store.StoreAsync(task, render, cancellationToken).ConfigureAwait(false);
-            deviceSeconds = render.DeviceSeconds;
+            gpuSeconds = render.GpuSeconds;
         }
         else
         {
             activity?.SetTag("seg.finished_from_stored_image", true);
-            deviceSeconds = StageSeconds(image).GetValueOrDefault(Stages.Device);
+            gpuSeconds = StageSeconds(image).GetValueOrDefault(Stages.Device);
         }
 
-        if (!await transitions.TryMarkSucceededAsync(task.TaskId, deviceSeconds, cancellationToken).ConfigureAwait(false))
+        if (!await transitions.TryMarkSucceededAsync(task.TaskId, gpuSeconds, cancellationToken).ConfigureAwait(false))
         {
             var row = await records.FindTaskAsync(task.TaskId, cancellationToken).ConfigureAwait(false);
             if (row?.Status != RenderTaskStatus.Succeeded)
             {
                 // Cancelled (or failed) by the coordinator while rendering: the image stays, the task does not change.
-                logger.LogInformation("Task {TaskId} ended as {Status} during its render; not marked succeeded", task.TaskId, row?.Status);
+                LogEndedDuringRender(task.TaskId, row?.Status);
                 activity?.SetTag("seg.outcome", "ended_meanwhile");
                 return;
             }
         }
 
-        await context.Publish(Succeeded(image, deviceSeconds), cancellationToken).ConfigureAwait(false);
-        stats.RecordSucceeded(deviceSeconds);
+        await context.Publish(Succeeded(image, gpuSeconds), cancellationToken).ConfigureAwait(false);
+        stats.RecordSucceeded(gpuSeconds);
         activity?.SetTag("seg.outcome", "succeeded");
-        logger.LogInformation("Task {TaskId} rendered on {Device} in {Seconds:F2} s: {BlobUri}", task.TaskId, image.Device, deviceSeconds, image.BlobUri);
+        LogRendered(task.TaskId, image.Device, gpuSeconds, image.BlobUri);
     }
 
     /// <summary>
@@ -253,10 +253,10 @@ public sealed class RenderTaskConsumer(
     private async Task FailAsync(ConsumeContext<RenderTask> context, string reason, bool permanent, CancellationToken cancellationToken)
     {
         var task = context.Message;
-        logger.LogWarning("Task {TaskId} failed ({Kind}): {Reason}", task.TaskId, permanent ? "permanent" : "after retries", reason);
+        LogFailed(task.TaskId, permanent ? "permanent" : "after retries", reason);
         if (!await transitions.TryMarkFailedAsync(task.TaskId, reason, 0, cancellationToken).ConfigureAwait(false))
         {
-            logger.LogInformation("Task {TaskId} had already ended; its failure is not recorded", task.TaskId);
+            LogFailureNotRecorded(task.TaskId);
             return;
         }
 
@@ -276,7 +276,7 @@ public sealed class RenderTaskConsumer(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The database or broker may be what failed; the Fault<RenderTask> still tells the coordinator.
-            logger.LogError(e, "Task {TaskId}: recording its failure failed", context.Message.TaskId);
+            LogRecordingFailureFailed(e, context.Message.TaskId);
         }
     }
 
@@ -288,11 +288,11 @@ public sealed class RenderTaskConsumer(
             var released = await transitions.TryReleaseAsync(task.TaskId, _workerId,
                 $"released by worker {_workerId}: it stopped before the render finished (Worker:DrainTimeoutSeconds {_options.DrainTimeoutSeconds})",
                 timeout.Token, refundAttempt: true).ConfigureAwait(false);
-            logger.LogWarning("Task {TaskId} cancelled by shutdown; {Outcome}", task.TaskId, released ? "released to the queue" : "was not running here");
+            LogCancelledByShutdown(task.TaskId, released ? "released to the queue" : "was not running here");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogError(e, "Task {TaskId}: releasing it failed; its redelivery will take it over", task.TaskId);
+            LogReleaseFailed(e, task.TaskId);
         }
     }
 
@@ -340,4 +340,40 @@ public sealed class RenderTaskConsumer(
 
     private static Dictionary<string, double> StageSeconds(ImageRecord image) =>
         JsonSerializer.Deserialize<Dictionary<string, double>>(image.TimingsJson) ?? [];
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} has already ended; acknowledged without rendering")]
+    private partial void LogAlreadyEnded(Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} is running on another worker; acknowledged")]
+    private partial void LogRunningElsewhere(Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} failed: {Reason}")]
+    private partial void LogAttemptsExhausted(Guid taskId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} of sweep {SweepId} is not in the database; acknowledged without rendering")]
+    private partial void LogUnknownTask(Guid taskId, Guid sweepId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: {Warning}")]
+    private partial void LogRenderWarning(Guid taskId, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} ended as {Status} during its render; not marked succeeded")]
+    private partial void LogEndedDuringRender(Guid taskId, RenderTaskStatus? status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} rendered on {Device} in {Seconds:F2} s: {BlobUri}")]
+    private partial void LogRendered(Guid taskId, string device, double seconds, string blobUri);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} failed ({Kind}): {Reason}")]
+    private partial void LogFailed(Guid taskId, string kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} had already ended; its failure is not recorded")]
+    private partial void LogFailureNotRecorded(Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: recording its failure failed")]
+    private partial void LogRecordingFailureFailed(Exception exception, Guid taskId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} cancelled by shutdown; {Outcome}")]
+    private partial void LogCancelledByShutdown(Guid taskId, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Task {TaskId}: releasing it failed; its redelivery will take it over")]
+    private partial void LogReleaseFailed(Exception exception, Guid taskId);
 }

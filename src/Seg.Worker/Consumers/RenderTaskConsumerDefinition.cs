@@ -33,8 +33,8 @@ public sealed class RenderTaskConsumerDefinition : ConsumerDefinition<RenderTask
         var retry = _options.Retry;
         endpointConfigurator.UseMessageRetry(r =>
         {
-            r.Exponential(retry.Limit, TimeSpan.FromMilliseconds(retry.MinIntervalMilliseconds),
-                TimeSpan.FromMilliseconds(retry.MaxIntervalMilliseconds), TimeSpan.FromMilliseconds(retry.MinIntervalMilliseconds));
+            r.Exponential(retry.Limit, TimeSpan.FromSeconds(retry.MinIntervalSeconds),
+                TimeSpan.FromSeconds(retry.MaxIntervalSeconds), TimeSpan.FromSeconds(retry.MinIntervalSeconds));
             r.Handle<Exception>(TransientFaults.IsTransient);
         });
     }

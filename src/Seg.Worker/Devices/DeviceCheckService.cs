@@ -12,7 +12,7 @@ namespace Seg.Worker.Devices;
 /// <param name="pool">The render slots.</param>
 /// <param name="options">Worker options.</param>
 /// <param name="logger">Logger.</param>
-public sealed class DeviceCheckService(PipelinePool pool, IOptions<WorkerOptions> options, ILogger<DeviceCheckService> logger) : IHostedService
+public sealed partial class DeviceCheckService(PipelinePool pool, IOptions<WorkerOptions> options, ILogger<DeviceCheckService> logger) : IHostedService
 {
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
@@ -20,20 +20,24 @@ public sealed class DeviceCheckService(PipelinePool pool, IOptions<WorkerOptions
         var settings = options.Value;
         if (settings.RenderMode == RenderMode.Fake)
         {
-            logger.LogWarning(
-                "Worker:RenderMode is fake: tasks get a small placeholder PNG made without ONNX, not a real render. " +
-                "Use it only to benchmark the farm; heartbeats and provenance say 'fake'.");
+            LogFakeMode();
         }
         else
         {
             pool.CheckDevices();
         }
 
-        logger.LogInformation("Worker {WorkerId} consumes queue {Queue} with {Slots} slot(s) on {Devices} ({Mode} render mode)",
-            settings.ResolvedWorkerId, settings.QueueName, pool.Slots.Count, string.Join(", ", pool.Devices), settings.RenderModeName);
+        LogStarted(settings.ResolvedWorkerId, settings.QueueName, pool.Slots.Count, string.Join(", ", pool.Devices), settings.RenderModeName);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker:RenderMode is fake: tasks get a small placeholder PNG made without ONNX, not a real render. " +
+        "Use it only to benchmark the farm; heartbeats and provenance say 'fake'.")]
+    private partial void LogFakeMode();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {WorkerId} consumes queue {Queue} with {Slots} slot(s) on {Devices} ({Mode} render mode)")]
+    private partial void LogStarted(string workerId, string queue, int slots, string devices, string mode);
 }

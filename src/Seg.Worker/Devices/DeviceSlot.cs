@@ -9,7 +9,7 @@ namespace Seg.Worker.Devices;
 /// folder (each pipeline caches its SEG-patched UNets per layer set). Only the holder of a <see cref="SlotLease"/>
 /// renders on a slot, so a slot runs one task at a time.
 /// </summary>
-public sealed class DeviceSlot : IDisposable
+public sealed partial class DeviceSlot : IDisposable
 {
     private readonly string _patchCacheFolder;
     private readonly int _maxModels;
@@ -56,7 +56,7 @@ public sealed class DeviceSlot : IDisposable
     /// <exception cref="ExecutionProviderUnavailableException">The provider cannot be loaded and no fallback is allowed.</exception>
     public void CheckProvider()
     {
-        var factory = new OnnxSessionFactory(Provider, message => _logger.LogWarning("{Device}: {Warning}", Device, message));
+        var factory = new OnnxSessionFactory(Provider, message => LogDeviceWarning(Device, message));
         using var options = factory.CreateSessionOptions();
     }
 
@@ -91,7 +91,7 @@ public sealed class DeviceSlot : IDisposable
             ExecutionProvider = Provider,
             VaeFolder = vaeFolder,
             PatchCacheFolder = _patchCacheFolder,
-            Warning = message => _logger.LogWarning("{Device}: {Warning}", Device, message),
+            Warning = message => LogDeviceWarning(Device, message),
         });
         List<SdxlPipeline> evicted;
         lock (_lock)
@@ -107,7 +107,7 @@ public sealed class DeviceSlot : IDisposable
 
         foreach (var old in evicted)
         {
-            _logger.LogInformation("{Device}: unloading model {Model} (Worker:MaxModelsPerSlot {Max})", Device, old.Model.Name, _maxModels);
+            LogUnloading(Device, old.Model.Name, _maxModels);
             old.Dispose();
         }
 
@@ -128,4 +128,10 @@ public sealed class DeviceSlot : IDisposable
             _pipelines.Clear();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Device}: {Warning}")]
+    private partial void LogDeviceWarning(string device, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Device}: unloading model {Model} (Worker:MaxModelsPerSlot {Max})")]
+    private partial void LogUnloading(string device, string model, int max);
 }

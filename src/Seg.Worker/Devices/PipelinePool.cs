@@ -10,7 +10,7 @@ namespace Seg.Worker.Devices;
 /// The worker's render slots: one per CUDA device, or <see cref="WorkerOptions.CpuSlots"/> for <c>cpu</c>. A task
 /// leases a slot for its render, so the number of concurrent renders never exceeds the number of slots.
 /// </summary>
-public sealed class PipelinePool : IDisposable
+public sealed partial class PipelinePool : IDisposable
 {
     private readonly Channel<DeviceSlot> _free;
     private readonly ILogger<PipelinePool> _logger;
@@ -86,7 +86,7 @@ public sealed class PipelinePool : IDisposable
             }
         }
 
-        _logger.LogInformation("Render slots: {Slots} on {Devices}", Slots.Count, string.Join(", ", Devices));
+        LogSlots(Slots.Count, string.Join(", ", Devices));
     }
 
     /// <summary>Waits for a free slot and leases it.</summary>
@@ -115,4 +115,7 @@ public sealed class PipelinePool : IDisposable
         Interlocked.Decrement(ref _busy);
         _free.Writer.TryWrite(slot);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Render slots: {Slots} on {Devices}")]
+    private partial void LogSlots(int slots, string devices);
 }

@@ -3,12 +3,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
+using Seg.ServiceDefaults;
 using Seg.Worker.Devices;
 
 namespace Seg.Worker.Heartbeats;
 
 /// <summary>
-/// Publishes a <see cref="WorkerHeartbeat"/> every <see cref="WorkerOptions.HeartbeatIntervalSeconds"/>: the
+/// Publishes a <see cref="WorkerHeartbeat"/> every <see cref="HeartbeatOptions.IntervalSeconds"/>: the
 /// worker's devices, slots, busy slots, loaded models, tasks done, throughput, version and render mode. It keeps
 /// beating while the worker drains on shutdown (it stops after the bus).
 /// </summary>
@@ -16,13 +17,15 @@ namespace Seg.Worker.Heartbeats;
 /// <param name="pool">The render slots.</param>
 /// <param name="stats">Task statistics.</param>
 /// <param name="options">Worker options.</param>
+/// <param name="heartbeats">The heartbeat interval.</param>
 /// <param name="time">Clock.</param>
 /// <param name="logger">Logger.</param>
-public sealed class HeartbeatService(
+public sealed partial class HeartbeatService(
     IBus bus,
     PipelinePool pool,
     WorkerStats stats,
     IOptions<WorkerOptions> options,
+    IOptions<HeartbeatOptions> heartbeats,
     TimeProvider time,
     ILogger<HeartbeatService> logger) : BackgroundService
 {
@@ -48,7 +51,7 @@ public sealed class HeartbeatService(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.HeartbeatIntervalSeconds), time);
+        using var timer = new PeriodicTimer(heartbeats.Value.Interval, time);
         try
         {
             do
@@ -71,7 +74,10 @@ public sealed class HeartbeatService(
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
             // The broker may be down or the bus stopped; the next beat tries again.
-            logger.LogWarning("Heartbeat not published: {Error}", e.Message);
+            LogNotPublished(e.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat not published: {Error}")]
+    private partial void LogNotPublished(string error);
 }

@@ -13,7 +13,7 @@ public sealed class WorkerStats
     public static readonly TimeSpan ThroughputWindow = TimeSpan.FromMinutes(5);
 
     private static readonly Counter<long> Tasks = SegTelemetry.Meter.CreateCounter<long>("seg.worker.tasks", description: "Tasks a worker finished, by outcome.");
-    private static readonly Histogram<double> RenderSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.worker.render.duration", "s", "Device seconds per rendered task.");
+    private static readonly Histogram<double> RenderSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.worker.render.duration", "s", "GPU-seconds per rendered task.");
 
     private readonly TimeProvider _time;
     private readonly DateTimeOffset _started;
@@ -33,8 +33,8 @@ public sealed class WorkerStats
     public long TasksDone => Interlocked.Read(ref _done);
 
     /// <summary>Counts a task this worker finished successfully.</summary>
-    /// <param name="deviceSeconds">Device seconds of its render (0 when it only completed an earlier attempt).</param>
-    public void RecordSucceeded(double deviceSeconds)
+    /// <param name="gpuSeconds">GPU-seconds of its render (0 when it only completed an earlier attempt).</param>
+    public void RecordSucceeded(double gpuSeconds)
     {
         Interlocked.Increment(ref _done);
         var now = _time.GetUtcNow();
@@ -45,9 +45,9 @@ public sealed class WorkerStats
         }
 
         Tasks.Add(1, new KeyValuePair<string, object?>("outcome", "succeeded"));
-        if (deviceSeconds > 0)
+        if (gpuSeconds > 0)
         {
-            RenderSeconds.Record(deviceSeconds);
+            RenderSeconds.Record(gpuSeconds);
         }
     }
 

@@ -13,7 +13,7 @@ namespace Seg.Worker.Rendering;
 
 /// <summary>
 /// <see cref="RenderMode.Fake"/>: a fixed cheap render for benchmarking the farm, never for images. It leases a slot
-/// like the pipeline, optionally holds it for <see cref="WorkerOptions.FakeRenderMilliseconds"/>, and makes a small
+/// like the pipeline, optionally holds it for <see cref="WorkerOptions.FakeRenderSeconds"/>, and makes a small
 /// PNG whose pixels follow from the task's parameters (the same task gives the same bytes) without ONNX. Its
 /// provenance says <c>fake</c> as execution provider, patch version and render mode.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class FakeTaskRenderer(PipelinePool pool, IOptions<WorkerOptions> 
     /// <summary>What fake renders write as execution provider, patch version and ONNX Runtime version.</summary>
     public const string Marker = "fake";
 
-    private readonly TimeSpan _delay = TimeSpan.FromMilliseconds(options.Value.FakeRenderMilliseconds);
+    private readonly TimeSpan _delay = TimeSpan.FromSeconds(options.Value.FakeRenderSeconds);
 
     /// <inheritdoc />
     public async Task<TaskRenderResult> RenderAsync(RenderTask task, RenderRequest request, CancellationToken cancellationToken)

@@ -29,7 +29,7 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
 
         using var lease = await pool.LeaseAsync(cancellationToken).ConfigureAwait(false);
         // A render blocks its thread for seconds to minutes: give it a thread of its own, not the pool's.
-        var (image, pipeline, loadSeconds, deviceSeconds) = await Task.Factory.StartNew(
+        var (image, pipeline, loadSeconds, gpuSeconds) = await Task.Factory.StartNew(
             () => Render(lease.Slot, parameters.Model.Trim(), modelFolder, vaeFolder, request, cancellationToken),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
 
@@ -46,16 +46,16 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
             [Stages.Denoise] = Seconds(timings.DenoisingMs),
             [Stages.UNet] = Seconds(timings.UNetMs),
             [Stages.Decode] = Seconds(timings.VaeMs),
-            [Stages.Device] = deviceSeconds,
+            [Stages.Device] = gpuSeconds,
             [Stages.EncodePng] = encode.Elapsed.TotalSeconds,
         };
         return new TaskRenderResult(png, image.Width, image.Height, pipeline.Device, pipeline.ExecutionProvider,
-            image.Provenance.OnnxRuntimeVersion, image.Provenance.SegPatchVersion ?? "none", hashes, stages, deviceSeconds, image.Warnings);
+            image.Provenance.OnnxRuntimeVersion, image.Provenance.SegPatchVersion ?? "none", hashes, stages, gpuSeconds, image.Warnings);
     }
 
     private static double Seconds(double milliseconds) => TimeSpan.FromMilliseconds(milliseconds).TotalSeconds;
 
-    private static (RenderedImage Image, SdxlPipeline Pipeline, double LoadSeconds, double DeviceSeconds) Render(
+    private static (RenderedImage Image, SdxlPipeline Pipeline, double LoadSeconds, double GpuSeconds) Render(
         DeviceSlot slot, string modelName, string modelFolder, string? vaeFolder, RenderRequest request, CancellationToken cancellationToken)
     {
         try

@@ -10,7 +10,7 @@ namespace Seg.Worker.Rendering;
 /// <param name="PatchVersion">Version of the SEG graph patch of the UNet (<c>none</c> without SEG).</param>
 /// <param name="ModelFileHashes">SHA-256 of the model files, relative path to hex.</param>
 /// <param name="StageSeconds">Wall-clock seconds per stage.</param>
-/// <param name="DeviceSeconds">Seconds the render held the device (GPU-seconds for accounting).</param>
+/// <param name="GpuSeconds">Seconds the render held the device (GPU-seconds for accounting).</param>
 /// <param name="Warnings">Warnings of the render (truncated prompts, provider fallback).</param>
 public sealed record TaskRenderResult(
     byte[] Png,
@@ -22,5 +22,5 @@ public sealed record TaskRenderResult(
     string PatchVersion,
     IReadOnlyDictionary<string, string> ModelFileHashes,
     IReadOnlyDictionary<string, double> StageSeconds,
-    double DeviceSeconds,
+    double GpuSeconds,
     IReadOnlyList<string> Warnings);

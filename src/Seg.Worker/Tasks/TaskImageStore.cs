@@ -16,10 +16,11 @@ namespace Seg.Worker.Tasks;
 /// (one per task, idempotent). Both are safe to repeat, so a redelivered task ends with one blob and one row.
 /// </summary>
 /// <param name="blobs">The image blob store.</param>
+/// <param name="blobOptions">How images are named.</param>
 /// <param name="provenance">The provenance writer.</param>
 /// <param name="records">Task reads.</param>
 /// <param name="options">Worker options.</param>
-public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter provenance, TaskRecords records, IOptions<WorkerOptions> options)
+public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOptions> blobOptions, ProvenanceWriter provenance, TaskRecords records, IOptions<WorkerOptions> options)
 {
     private readonly string _workerId = options.Value.ResolvedWorkerId;
 
@@ -39,7 +40,7 @@ public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter prove
         {
             span?.SetTag("seg.task_id", task.TaskId);
             var watch = Stopwatch.StartNew();
-            stored = await UploadAsync(task.TaskId, render.Png, cancellationToken).ConfigureAwait(false);
+            stored = await UploadAsync(task, render.Png, cancellationToken).ConfigureAwait(false);
             timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
             span?.SetTag("seg.blob_name", stored.BlobName);
             span?.SetTag("seg.blob_outcome", stored.Outcome.ToString());
@@ -61,15 +62,16 @@ public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter prove
         }
     }
 
-    private async Task<StoredImage> UploadAsync(Guid taskId, byte[] png, CancellationToken cancellationToken)
+    private async Task<StoredImage> UploadAsync(RenderTask task, byte[] png, CancellationToken cancellationToken)
     {
+        var name = ImageBlobNames.For(blobOptions.Value.Naming, task.TaskId, task.TaskIndex, task.Parameters);
         try
         {
-            return await blobs.UploadPngAsync(taskId, png, cancellationToken).ConfigureAwait(false);
+            return await blobs.UploadPngAsync(name, png, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            throw new BlobStoreUnavailableException($"blob store: uploading the image of task {taskId} failed: {e.Message}", e);
+            throw new BlobStoreUnavailableException($"blob store: uploading the image of task {task.TaskId} failed: {e.Message}", e);
         }
     }
 

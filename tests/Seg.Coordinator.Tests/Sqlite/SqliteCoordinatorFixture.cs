@@ -63,7 +63,7 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             // Long: every test that waits for a message relies on the dispatcher being woken, not on polling.
-            ["Coordinator:DispatchIntervalMs"] = "60000",
+            ["Coordinator:DispatchIntervalSeconds"] = "60",
         };
         foreach (var (key, value) in Settings)
         {
@@ -83,7 +83,7 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
                 // One at a time, so the inbox sees the messages in the order they were sent.
                 bus.AddConsumer<RenderTaskInbox.Consumer>().Endpoint(endpoint =>
                 {
-                    endpoint.Name = "render-tasks";
+                    endpoint.Name = Contracts.Messages.RenderTaskQueue.DefaultName;
                     endpoint.ConcurrentMessageLimit = 1;
                 });
             },

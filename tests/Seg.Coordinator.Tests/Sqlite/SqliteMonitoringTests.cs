@@ -95,7 +95,7 @@ public sealed class SqliteMonitoringTests(DefaultSqliteFixture app) : IClassFixt
         await app.Worker.StartAsync(task.TaskId, "worker-img");
         await using (var scope = app.Services.CreateAsyncScope())
         {
-            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(task.TaskId, Png, CancellationToken.None);
+            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.TaskId), Png, CancellationToken.None);
             Assert.True(await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
             {
                 TaskId = task.TaskId,
@@ -123,7 +123,7 @@ public sealed class SqliteMonitoringTests(DefaultSqliteFixture app) : IClassFixt
         Assert.Equal("inf", image.Parameters.GetProperty("seg_blur_sigma").GetString());
         Assert.Equal("/api/images/" + task.TaskId, image.ImageUrl);
         Assert.Equal(Png.Length, image.ImageBytes);
-        await using var png = await app.Services.GetRequiredService<IImageBlobStore>().OpenReadAsync(task.TaskId, CancellationToken.None);
+        await using var png = await app.Services.GetRequiredService<IImageBlobStore>().OpenReadAsync(ImageBlobNames.ForTask(task.TaskId), CancellationToken.None);
         using var copy = new MemoryStream();
         await png.CopyToAsync(copy);
         Assert.Equal(Png, copy.ToArray());

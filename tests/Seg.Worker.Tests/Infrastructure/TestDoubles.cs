@@ -26,7 +26,7 @@ public sealed class FlakyBlobStore(IImageBlobStore inner, Func<int, Exception?> 
 
     public int Uploads => Volatile.Read(ref _uploads);
 
-    public Task<StoredImage> UploadPngAsync(Guid taskId, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
+    public Task<StoredImage> UploadPngAsync(string name, ReadOnlyMemory<byte> png, CancellationToken cancellationToken)
     {
         var n = Interlocked.Increment(ref _uploads);
         if (failure(n) is { } error)
@@ -34,10 +34,10 @@ public sealed class FlakyBlobStore(IImageBlobStore inner, Func<int, Exception?> 
             throw error;
         }
 
-        return inner.UploadPngAsync(taskId, png, cancellationToken);
+        return inner.UploadPngAsync(name, png, cancellationToken);
     }
 
-    public Task<Stream> OpenReadAsync(Guid taskId, CancellationToken cancellationToken) => inner.OpenReadAsync(taskId, cancellationToken);
+    public Task<Stream> OpenReadAsync(string name, CancellationToken cancellationToken) => inner.OpenReadAsync(name, cancellationToken);
 
-    public Task<bool> ExistsAsync(Guid taskId, CancellationToken cancellationToken) => inner.ExistsAsync(taskId, cancellationToken);
+    public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) => inner.ExistsAsync(name, cancellationToken);
 }

@@ -58,9 +58,9 @@ public sealed class WorkerTestEnvironment : IAsyncLifetime
         ["Worker:ModelRoot"] = ModelRoot,
         ["Worker:CacheFolder"] = CacheFolder,
         ["Worker:QueueName"] = QueueName,
-        ["Worker:HeartbeatIntervalSeconds"] = "60",
-        ["Worker:Retry:MinIntervalMilliseconds"] = "20",
-        ["Worker:Retry:MaxIntervalMilliseconds"] = "100",
+        ["Heartbeat:IntervalSeconds"] = "60",
+        ["Worker:Retry:MinIntervalSeconds"] = "0.02",
+        ["Worker:Retry:MaxIntervalSeconds"] = "0.1",
     };
 
     public async Task InitializeAsync()

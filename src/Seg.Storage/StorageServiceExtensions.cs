@@ -11,7 +11,7 @@ using Seg.Storage.Workers;
 namespace Seg.Storage;
 
 /// <summary>Registers the farm's storage: the database context, its writers and the image blob store.</summary>
-public static class ServiceCollectionExtensions
+public static class StorageServiceExtensions
 {
     /// <summary>Configuration key of the PostgreSQL connection string.</summary>
     public const string PostgresConnectionStringKey = "ConnectionStrings:Postgres";
@@ -25,7 +25,7 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="SegDbContext"/>, the scoped <see cref="TaskBulkWriter"/>,
     /// <see cref="TaskTransitions"/>, <see cref="SweepTransitions"/>, <see cref="ProvenanceWriter"/> and
-    /// <see cref="WorkerHeartbeatWriter"/>, the <see cref="BlobStorageOptions"/>, and an
+    /// <see cref="WorkerHeartbeatWriter"/>, <see cref="SweepOutcomes"/>, the <see cref="BlobStorageOptions"/>, and an
     /// <see cref="IImageBlobStore"/>: a <see cref="LocalFolderImageBlobStore"/> when
     /// <c>BlobStorage:LocalFolder</c> is set, otherwise an <see cref="AzureImageBlobStore"/> (created on
     /// first use, so hosts that never store images need no blob connection string).
@@ -106,7 +106,8 @@ public static class ServiceCollectionExtensions
         var connectionString = SegDbContext.SqliteConnectionString(databasePath);
         AddDatabase(services, options => SegDbContext.ConfigureSqlite(options, connectionString));
 
-        var blobOptions = new BlobStorageOptions { LocalFolder = Path.GetFullPath(imagesFolder) };
+        // Readable names in one folder: a person browses a standalone run's images.
+        var blobOptions = new BlobStorageOptions { LocalFolder = Path.GetFullPath(imagesFolder), Naming = ImageBlobNaming.Readable };
         services.AddSingleton(blobOptions);
         services.AddSingleton<IOptions<BlobStorageOptions>>(Options.Create(blobOptions));
         services.AddSingleton<IImageBlobStore>(_ => new LocalFolderImageBlobStore(blobOptions.LocalFolder));
@@ -148,5 +149,6 @@ public static class ServiceCollectionExtensions
         services.AddScoped<DispatchClaims>();
         services.AddScoped<ProvenanceWriter>();
         services.AddScoped<WorkerHeartbeatWriter>();
+        services.AddScoped<SweepOutcomes>();
     }
 }

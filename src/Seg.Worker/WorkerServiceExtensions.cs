@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
 using Seg.Worker.Consumers;
 using Seg.Worker.Devices;
 using Seg.Worker.Heartbeats;
@@ -14,7 +15,7 @@ using Seg.Worker.Tasks;
 namespace Seg.Worker;
 
 /// <summary>The worker's services: options, render slots, renderer, task steps, heartbeats and graceful shutdown.</summary>
-public static class WorkerServiceCollectionExtensions
+public static class WorkerServiceExtensions
 {
     /// <summary>Time the host gives the bus to stop beyond the drain time (release the task, close the channel).</summary>
     public static readonly TimeSpan StopMargin = TimeSpan.FromSeconds(20);
@@ -35,11 +36,12 @@ public static class WorkerServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+        services.AddSegHeartbeatOptions(configuration);
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSingleton<PipelinePool>();
         services.AddSingleton<ModelResolver>();
-        services.AddSingleton<ModelFileHasher>();
+        services.AddSingleton(provider => new ModelFileHasher(provider.GetRequiredService<IOptions<WorkerOptions>>()));
         services.AddSingleton<ITaskRenderer>(provider =>
             provider.GetRequiredService<IOptions<WorkerOptions>>().Value.RenderMode == RenderMode.Fake
                 ? ActivatorUtilities.CreateInstance<FakeTaskRenderer>(provider)
@@ -50,7 +52,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddScoped<TaskImageStore>();
 
         services.AddHostedService<DeviceCheckService>();
-        services.AddHostedService<HeartbeatService>();
+        // Resolvable too: the standalone run writes a last heartbeat when its sweep ends.
+        services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(provider => provider.GetRequiredService<HeartbeatService>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = TimeSpan.FromSeconds(worker.Value.DrainTimeoutSeconds) + 2 * StopMargin);
         services.AddOptions<MassTransitHostOptions>().Configure<IOptions<WorkerOptions>>((bus, worker) =>
