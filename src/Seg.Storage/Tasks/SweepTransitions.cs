@@ -8,12 +8,20 @@ namespace Seg.Storage.Tasks;
 /// <param name="time">Clock for the transition times.</param>
 public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
 {
-    /// <summary>Marks a pending sweep running (its first task was dispatched).</summary>
+    /// <summary>
+    /// Marks a pending sweep running (its tasks are being dispatched) and notes when its first task was sent.
+    /// </summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
-    /// <returns>True when this call changed it.</returns>
-    public Task<bool> TryMarkRunningAsync(Guid sweepId, CancellationToken cancellationToken) =>
-        MoveAsync(sweepId, [SweepStatus.Pending], SweepStatus.Running, cancellationToken);
+    /// <returns>True when this call changed it from pending to running.</returns>
+    public async Task<bool> TryMarkRunningAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        // A sweep resumed before its first dispatch is running already but has no start time yet.
+        await db.Sweeps.Where(s => s.Id == sweepId && s.StartedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.StartedAt, now), cancellationToken).ConfigureAwait(false);
+        return await MoveAsync(sweepId, [SweepStatus.Pending], SweepStatus.Running, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Pauses a pending or running sweep: the dispatcher stops sending its tasks.</summary>
     /// <param name="sweepId">Sweep id.</param>
@@ -137,7 +145,7 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>Total device seconds.</returns>
     public Task<double> GpuSecondsAsync(Guid sweepId, CancellationToken cancellationToken) =>
-        db.RenderTasks.Where(t => t.SweepId == sweepId).SumAsync(t => t.GpuSeconds, cancellationToken);
+        db.SweepCounters.Where(c => c.SweepId == sweepId).Select(c => c.GpuSeconds).FirstOrDefaultAsync(cancellationToken);
 
     private async Task<bool> MoveAsync(Guid sweepId, SweepStatus[] from, SweepStatus to, CancellationToken cancellationToken)
     {
