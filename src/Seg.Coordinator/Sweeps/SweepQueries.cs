@@ -69,7 +69,10 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
 
     private static SweepSummary Summarize(Sweep sweep, SweepCounters counters, DateTimeOffset now)
     {
-        var counts = new TaskCounts(counters.Pending, counters.Queued, counters.Running, counters.Succeeded, counters.Failed, counters.Cancelled);
+        // Pending tasks of a cancelled sweep will never run: a large sweep's are marked in batches after the cancel.
+        var pending = sweep.Status == SweepStatus.Cancelled ? 0 : counters.Pending;
+        var counts = new TaskCounts(pending, counters.Queued, counters.Running, counters.Succeeded, counters.Failed,
+            counters.Cancelled + (counters.Pending - pending));
         var ended = counts.Succeeded + counts.Failed + counts.Cancelled;
         var remaining = counts.Pending + counts.Queued + counts.Running;
 
