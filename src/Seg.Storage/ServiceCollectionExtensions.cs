@@ -146,6 +146,8 @@ public static class ServiceCollectionExtensions
         services.AddScoped<TaskTransitions>();
         services.AddScoped<SweepTransitions>();
         services.AddScoped<DispatchClaims>();
+        services.AddScoped<TaskDurationQueries>();
+        services.AddScoped<WorkerActivityQueries>();
         services.AddScoped<ProvenanceWriter>();
         services.AddScoped<WorkerHeartbeatWriter>();
     }
