@@ -50,9 +50,11 @@ percentiles() { sort -n | awk '{ v[NR] = $1 } END { printf "p50 %.1f ms, p95 %.1
 
 # A few small sweeps first, so that the list has more than one row.
 for i in 1 2 3; do
-  api -o /dev/null -H 'Content-Type: application/yaml' --data-binary "$(printf 'name: small-%s\nmodel: m\nprompts: [a]\nseeds: {start: 0, count: 10}\n' "$i")" \
-    "http://127.0.0.1:$PORT/api/sweeps"
+  SMALL=$(api -H 'Content-Type: application/yaml' --data-binary "$(printf 'name: small-%s\nmodel: m\nprompts: [a]\nseeds: {start: 0, count: 10}\n' "$i")" \
+    "http://127.0.0.1:$PORT/api/sweeps" | sed -E 's/.*"id":"([^"]+)".*/\1/')
 done
+# The same GET of a 10-task sweep, as a baseline of this machine's load at the time.
+echo "GET /api/sweeps/{id} of a 10-task sweep: $(for _ in $(seq 1 "$REQUESTS"); do timed "http://127.0.0.1:$PORT/api/sweeps/$SMALL"; done | percentiles)"
 
 SWEEP=$(printf 'name: big\nmodel: m\nprompts: [a photo of a cat]\nseeds: {start: 0, count: %s}\n' "$TASKS")
 start=$(date +%s.%N)
