@@ -50,6 +50,8 @@ public static class SegDatabaseInitializer
             var fingerprint = SchemaFingerprint(db);
             if (await db.Database.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false))
             {
+                // The model makes no triggers; the counters' are created with the schema (migrations do it on PostgreSQL).
+                await ExecuteAsync(connection, Sql.SweepCounterTriggers.SqliteCreate, cancellationToken).ConfigureAwait(false);
                 await ExecuteAsync(connection, $"PRAGMA user_version = {fingerprint.ToString(CultureInfo.InvariantCulture)};", cancellationToken).ConfigureAwait(false);
                 return;
             }

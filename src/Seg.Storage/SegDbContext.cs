@@ -31,6 +31,9 @@ public sealed class SegDbContext(DbContextOptions<SegDbContext> options) : DbCon
     /// <summary>Workers seen through heartbeats.</summary>
     public DbSet<WorkerRecord> Workers => Set<WorkerRecord>();
 
+    /// <summary>Per-sweep task counts, kept by triggers (<see cref="Sql.SweepCounterTriggers"/>).</summary>
+    public DbSet<SweepCounters> SweepCounters => Set<SweepCounters>();
+
     /// <summary>The database this context talks to.</summary>
     public SegDatabaseProvider Provider => Database.IsSqlite() ? SegDatabaseProvider.Sqlite : SegDatabaseProvider.PostgreSql;
 

@@ -147,6 +147,8 @@ public static class StorageServiceExtensions
         services.AddScoped<TaskTransitions>();
         services.AddScoped<SweepTransitions>();
         services.AddScoped<DispatchClaims>();
+        services.AddScoped<TaskDurationQueries>();
+        services.AddScoped<WorkerActivityQueries>();
         services.AddScoped<ProvenanceWriter>();
         services.AddScoped<WorkerHeartbeatWriter>();
         services.AddScoped<SweepOutcomes>();

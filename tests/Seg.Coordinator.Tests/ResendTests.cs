@@ -35,8 +35,9 @@ public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture
         var again = await TakeAsync(sweep, 3);
         Assert.Equal(lost.Select(m => m.Message.TaskId).Order(), again.Select(m => m.Message.TaskId).Order());
         Assert.All(again, m => Assert.Equal(1, m.Message.Attempt));
-        var resends = await app.WithDbAsync(db => db.RenderTasks.Where(t => t.SweepId == sweep).OrderBy(t => t.TaskIndex).Select(t => t.Resends).ToListAsync());
-        Assert.Equal([1, 1, 1, 0, 0], resends.Select(r => Math.Min(r, 1)));
+        // The round sends before it commits: the counts show once it has.
+        await CoordinatorFixture.EventuallyAsync(async () => (await app.WithDbAsync(db => db.RenderTasks.Where(t => t.SweepId == sweep)
+            .OrderBy(t => t.TaskIndex).Select(t => t.Resends).ToListAsync())).Select(r => Math.Min(r, 1)).SequenceEqual([1, 1, 1, 0, 0]), "3 tasks resent");
         Assert.True((await app.GetJsonAsync($"/api/sweeps/{sweep}")).GetProperty("resends").GetInt32() >= 3);
 
         // The resent ones finish, which makes room for the other two; copies sent again meanwhile are skipped.
@@ -86,6 +87,9 @@ public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture
 
         var again = Assert.Single(await TakeAsync(sweep, 1));
         Assert.Equal(sent.Message.TaskId, again.Message.TaskId);
+        // The round sends before it commits: the row shows the resend once it has.
+        await CoordinatorFixture.EventuallyAsync(
+            async () => await app.WithDbAsync(db => db.RenderTasks.AnyAsync(t => t.Id == sent.Message.TaskId && t.Resends == 1)), "the resend recorded");
         var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == sent.Message.TaskId));
         Assert.Equal(1, task.Resends);
         Assert.Equal(1, task.Attempts); // the attempt the gone worker used stays counted

@@ -24,13 +24,13 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
 
         var tables = await QueryStringsAsync(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
-        Assert.Equal(["__ef_migrations_history", "images", "render_tasks", "sweeps", "workers"], tables);
+        Assert.Equal(["__ef_migrations_history", "images", "render_tasks", "sweep_counters", "sweeps", "workers"], tables);
 
         var renderTaskColumns = await QueryStringsAsync(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'render_tasks' ORDER BY ordinal_position");
         Assert.Equal(
             ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
-             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds"],
+             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends"],
             renderTaskColumns);
 
         var dispatch = Assert.Single(await QueryStringsAsync(
@@ -48,6 +48,10 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
             ["images.model_file_hashes_json", "images.parameters_json", "images.timings_json", "render_tasks.parameters_json",
              "sweeps.definition_json", "sweeps.tags_json", "workers.devices_json", "workers.models_cached_json"],
             jsonb);
+
+        // The triggers that keep sweep_counters.
+        Assert.Equal(["tr_render_tasks_count_delete", "tr_render_tasks_count_insert", "tr_render_tasks_count_update", "tr_sweeps_counters"],
+            await QueryStringsAsync("SELECT tgname::text FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1"));
 
         // Down migrations work too: back to an empty schema.
         await db.GetService<IMigrator>().MigrateAsync(Migration.InitialDatabase);

@@ -15,13 +15,15 @@ public sealed class SqliteSchemaTests(SqliteDatabaseFixture database) : IClassFi
     [Fact]
     public async Task The_schema_has_the_tables_json_text_columns_checks_and_partial_indexes()
     {
-        Assert.Equal(["images", "render_tasks", "sweeps", "workers"],
+        Assert.Equal(["images", "render_tasks", "sweep_counters", "sweeps", "workers"],
             await QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"));
         Assert.Equal(["wal"], await QueryAsync<string>("PRAGMA journal_mode"));
+        Assert.Equal(["tr_render_tasks_count_delete", "tr_render_tasks_count_insert", "tr_render_tasks_count_update", "tr_sweeps_counters"],
+            await QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"));
 
         Assert.Equal(
             ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
-             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds"],
+             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends"],
             await QueryAsync<string>("SELECT name FROM pragma_table_info('render_tasks') ORDER BY cid"));
         Assert.Equal(["TEXT"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'parameters_json'"));
         Assert.Equal(["REAL"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'seg_blur_sigma'"));

@@ -62,7 +62,12 @@ public sealed partial class DispatchRound(
     /// <param name="cancellationToken">Cancels the round (nothing is marked; sent messages are sent again later).</param>
     /// <returns>How many tasks the round took: sent again, sent, or failed because their parameters could not be read.</returns>
     public async Task<int> RunAsync(CancellationToken cancellationToken) =>
-        await ResendLostAsync(cancellationToken).ConfigureAwait(false) + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false);
+        await ResendLostAsync(cancellationToken).ConfigureAwait(false)
+        + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false)
+        + await sweeps.CancelPendingOfCancelledAsync(CancelBatch, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Pending tasks of a cancelled large sweep marked per round: about a second of work, so rounds go on between.</summary>
+    private const int CancelBatch = 20_000;
 
     /// <summary>
     /// Sends again the messages that may be lost: of queued tasks that no worker started within

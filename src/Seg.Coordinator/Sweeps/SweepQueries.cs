@@ -12,9 +12,6 @@ namespace Seg.Coordinator.Sweeps;
 /// <param name="time">Clock.</param>
 public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, TimeProvider time)
 {
-    /// <summary>The completion rate behind the ETA is measured over this recent window.</summary>
-    private static readonly TimeSpan EtaWindow = TimeSpan.FromMinutes(10);
-
     /// <summary>One page of sweeps, newest first, optionally only those in <paramref name="status"/>.</summary>
     public async Task<SweepPage> ListAsync(SweepStatus? status, int page, int pageSize, CancellationToken cancellationToken)
     {
@@ -63,48 +60,28 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
     private async Task<IReadOnlyList<SweepSummary>> SummarizeAsync(IReadOnlyList<Sweep> sweeps, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var windowStart = now - EtaWindow;
         var ids = sweeps.Select(s => s.Id).ToArray();
-        // One grouped query for the whole page: served by the (sweep_id, status) index.
-        var groups = await db.RenderTasks.AsNoTracking()
-            .Where(t => ids.Contains(t.SweepId))
-            .GroupBy(t => new { t.SweepId, t.Status })
-            .Select(g => new TaskGroup(
-                g.Key.SweepId,
-                g.Key.Status,
-                g.Count(),
-                g.Sum(t => t.GpuSeconds),
-                g.Sum(t => t.Resends),
-                g.Min(t => t.StartedAt ?? t.QueuedAt),
-                g.Count(t => t.FinishedAt >= windowStart)))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        var bySweep = groups.ToLookup(g => g.SweepId);
-        return [.. sweeps.Select(s => Summarize(s, [.. bySweep[s.Id]], now, windowStart))];
+        // The counters the triggers keep: one primary-key probe per sweep, however many tasks it has.
+        var counters = await db.SweepCounters.AsNoTracking().Where(c => ids.Contains(c.SweepId))
+            .ToDictionaryAsync(c => c.SweepId, cancellationToken).ConfigureAwait(false);
+        return [.. sweeps.Select(s => Summarize(s, counters.GetValueOrDefault(s.Id) ?? new SweepCounters { SweepId = s.Id }, now))];
     }
 
-    private static SweepSummary Summarize(Sweep sweep, IReadOnlyList<TaskGroup> groups, DateTimeOffset now, DateTimeOffset windowStart)
+    private static SweepSummary Summarize(Sweep sweep, SweepCounters counters, DateTimeOffset now)
     {
-        int Count(RenderTaskStatus status) => groups.Where(g => g.Status == status).Sum(g => g.Count);
-        var counts = new TaskCounts(
-            Count(RenderTaskStatus.Pending),
-            Count(RenderTaskStatus.Queued),
-            Count(RenderTaskStatus.Running),
-            Count(RenderTaskStatus.Succeeded),
-            Count(RenderTaskStatus.Failed),
-            Count(RenderTaskStatus.Cancelled));
+        // Pending tasks of a cancelled sweep will never run: a large sweep's are marked in batches after the cancel.
+        var pending = sweep.Status == SweepStatus.Cancelled ? 0 : counters.Pending;
+        var counts = new TaskCounts(pending, counters.Queued, counters.Running, counters.Succeeded, counters.Failed,
+            counters.Cancelled + (counters.Pending - pending));
         var ended = counts.Succeeded + counts.Failed + counts.Cancelled;
         var remaining = counts.Pending + counts.Queued + counts.Running;
-        var startedAt = groups.Select(g => g.FirstStartedAt).Where(t => t is not null).Min();
-        var recentlyEnded = groups.Where(g => g.Status is RenderTaskStatus.Succeeded or RenderTaskStatus.Failed).Sum(g => g.RecentlyFinished);
 
+        // The ETA from the rate since the first dispatch (constant time; a recent-window rate would read the tasks).
         double? eta = null;
-        if (sweep.Status is SweepStatus.Pending or SweepStatus.Running && remaining > 0 && recentlyEnded > 0 && startedAt is { } started)
+        if (sweep.Status is SweepStatus.Pending or SweepStatus.Running && remaining > 0 && ended > 0 && sweep.StartedAt is { } started
+            && now - started is { Ticks: > 0 } measured)
         {
-            var measured = now - (started > windowStart ? started : windowStart);
-            if (measured > TimeSpan.Zero)
-            {
-                eta = remaining / (recentlyEnded / measured.TotalSeconds);
-            }
+            eta = remaining / (ended / measured.TotalSeconds);
         }
 
         var tags = JsonSerializer.Deserialize<Dictionary<string, string>>(sweep.TagsJson) ?? [];
@@ -117,15 +94,13 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
             counts,
             sweep.TaskCount == 0 ? 0 : (double)ended / sweep.TaskCount,
             eta,
-            groups.Sum(g => g.GpuSeconds),
-            groups.Sum(g => g.Resends),
+            counters.GpuSeconds,
+            counters.Resends,
             sweep.MaxAttempts,
             tags,
             sweep.SubmittedBy,
             sweep.CreatedAt,
-            startedAt,
+            sweep.StartedAt,
             sweep.FinishedAt);
     }
-
-    private sealed record TaskGroup(Guid SweepId, RenderTaskStatus Status, int Count, double GpuSeconds, int Resends, DateTimeOffset? FirstStartedAt, int RecentlyFinished);
 }

@@ -15,6 +15,7 @@ public sealed class SweepConfiguration : IEntityTypeConfiguration<Sweep>
             t.HasCheckConstraint("ck_sweeps_status", LowerCaseEnumConverter<SweepStatus>.CheckSql("status"));
             t.HasCheckConstraint("ck_sweeps_task_count", "task_count >= 0");
             t.HasCheckConstraint("ck_sweeps_max_attempts", "max_attempts > 0");
+            t.HasTrigger(Sql.SweepCounterTriggers.SweepTrigger);
         });
         builder.HasKey(s => s.Id);
         builder.Property(s => s.Id).ValueGeneratedNever();

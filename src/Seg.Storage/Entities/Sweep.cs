@@ -45,6 +45,9 @@ public sealed class Sweep
     /// <summary>When the sweep row last changed (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>When the dispatcher first sent one of its tasks (UTC); null before.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
     /// <summary>When the sweep reached a final status (UTC).</summary>
     public DateTimeOffset? FinishedAt { get; set; }
 }

@@ -336,6 +336,8 @@ namespace Seg.Storage.Migrations
 
                     b.ToTable("render_tasks", null, t =>
                         {
+                            t.HasTrigger("tr_render_tasks_count");
+
                             t.HasCheckConstraint("ck_render_tasks_attempts", "attempts >= 0");
 
                             t.HasCheckConstraint("ck_render_tasks_resends", "resends >= 0");
@@ -390,6 +392,10 @@ namespace Seg.Storage.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("priority");
 
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -430,12 +436,58 @@ namespace Seg.Storage.Migrations
 
                     b.ToTable("sweeps", null, t =>
                         {
+                            t.HasTrigger("tr_sweeps_counters");
+
                             t.HasCheckConstraint("ck_sweeps_max_attempts", "max_attempts > 0");
 
                             t.HasCheckConstraint("ck_sweeps_status", "status IN ('pending', 'running', 'paused', 'cancelled', 'succeeded', 'failed')");
 
                             t.HasCheckConstraint("ck_sweeps_task_count", "task_count >= 0");
                         });
+                });
+
+            modelBuilder.Entity("Seg.Storage.Entities.SweepCounters", b =>
+                {
+                    b.Property<Guid>("SweepId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("sweep_id");
+
+                    b.Property<int>("Cancelled")
+                        .HasColumnType("integer")
+                        .HasColumnName("cancelled");
+
+                    b.Property<int>("Failed")
+                        .HasColumnType("integer")
+                        .HasColumnName("failed");
+
+                    b.Property<double>("GpuSeconds")
+                        .HasColumnType("double precision")
+                        .HasColumnName("gpu_seconds");
+
+                    b.Property<int>("Pending")
+                        .HasColumnType("integer")
+                        .HasColumnName("pending");
+
+                    b.Property<int>("Queued")
+                        .HasColumnType("integer")
+                        .HasColumnName("queued");
+
+                    b.Property<int>("Resends")
+                        .HasColumnType("integer")
+                        .HasColumnName("resends");
+
+                    b.Property<int>("Running")
+                        .HasColumnType("integer")
+                        .HasColumnName("running");
+
+                    b.Property<int>("Succeeded")
+                        .HasColumnType("integer")
+                        .HasColumnName("succeeded");
+
+                    b.HasKey("SweepId")
+                        .HasName("pk_sweep_counters");
+
+                    b.ToTable("sweep_counters", (string)null);
                 });
 
             modelBuilder.Entity("Seg.Storage.Entities.WorkerRecord", b =>
@@ -532,6 +584,16 @@ namespace Seg.Storage.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_render_tasks_sweeps_sweep_id");
+                });
+
+            modelBuilder.Entity("Seg.Storage.Entities.SweepCounters", b =>
+                {
+                    b.HasOne("Seg.Storage.Entities.Sweep", null)
+                        .WithOne()
+                        .HasForeignKey("Seg.Storage.Entities.SweepCounters", "SweepId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_sweep_counters_sweeps_sweep_id");
                 });
 #pragma warning restore 612, 618
         }

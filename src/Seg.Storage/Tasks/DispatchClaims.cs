@@ -36,21 +36,13 @@ public sealed class DispatchClaims(SegDbContext db, TimeProvider time)
         }
     }
 
-    /// <summary>
-    /// Tasks queued or running, counted per sweep that can still have such tasks: each count is a probe of the
-    /// (sweep_id, status) index, where one count over all tasks would walk the whole index (15 ms at a million tasks,
-    /// 0.2 ms this way; measured).
-    /// </summary>
+    /// <summary>Tasks queued or running over the sweeps that can still have such tasks, from their counters.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>Tasks in flight over all sweeps.</returns>
-    public async Task<int> CountInFlightAsync(CancellationToken cancellationToken)
-    {
-        var perSweep = await db.Sweeps.AsNoTracking()
-            .Where(s => Open.Contains(s.Status))
-            .Select(s => db.RenderTasks.Count(t => t.SweepId == s.Id && (t.Status == RenderTaskStatus.Queued || t.Status == RenderTaskStatus.Running)))
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-        return perSweep.Sum();
-    }
+    public async Task<int> CountInFlightAsync(CancellationToken cancellationToken) =>
+        await db.SweepCounters.AsNoTracking()
+            .Where(c => db.Sweeps.Any(s => s.Id == c.SweepId && Open.Contains(s.Status)))
+            .SumAsync(c => c.Queued + c.Running, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// The sweeps of the next <paramref name="limit"/> pending tasks in dispatch order (priority high first, then

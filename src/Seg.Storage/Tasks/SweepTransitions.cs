@@ -8,12 +8,20 @@ namespace Seg.Storage.Tasks;
 /// <param name="time">Clock for the transition times.</param>
 public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
 {
-    /// <summary>Marks a pending sweep running (its first task was dispatched).</summary>
+    /// <summary>
+    /// Marks a pending sweep running (its tasks are being dispatched) and notes when its first task was sent.
+    /// </summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
-    /// <returns>True when this call changed it.</returns>
-    public Task<bool> TryMarkRunningAsync(Guid sweepId, CancellationToken cancellationToken) =>
-        MoveAsync(sweepId, [SweepStatus.Pending], SweepStatus.Running, cancellationToken);
+    /// <returns>True when this call changed it from pending to running.</returns>
+    public async Task<bool> TryMarkRunningAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        // A sweep resumed before its first dispatch is running already but has no start time yet.
+        await db.Sweeps.Where(s => s.Id == sweepId && s.StartedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.StartedAt, now), cancellationToken).ConfigureAwait(false);
+        return await MoveAsync(sweepId, [SweepStatus.Pending], SweepStatus.Running, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Pauses a pending or running sweep: the dispatcher stops sending its tasks.</summary>
     /// <param name="sweepId">Sweep id.</param>
@@ -30,13 +38,21 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
         MoveAsync(sweepId, [SweepStatus.Paused], SweepStatus.Running, cancellationToken);
 
     /// <summary>
-    /// Cancels a sweep that has not ended, and in the same transaction every task of it that is pending
-    /// or queued (a queued task's message is acknowledged unrendered when a worker sees it cancelled).
-    /// Running tasks finish.
+    /// Most pending tasks a cancel marks cancelled in its own transaction. A larger sweep's pending tasks are marked by
+    /// <see cref="CancelPendingOfCancelledAsync"/> in batches afterwards (a single UPDATE of a million rows takes longer
+    /// than a user waits for a cancel); they are never dispatched meanwhile, since their sweep is cancelled, and the
+    /// API counts them as cancelled.
+    /// </summary>
+    public const int ImmediateCancelLimit = 20_000;
+
+    /// <summary>
+    /// Cancels a sweep that has not ended, and in the same transaction every task of it that is queued (a queued task's
+    /// message is acknowledged unrendered when a worker sees it cancelled) and, up to <see cref="ImmediateCancelLimit"/>,
+    /// those pending. Running tasks finish.
     /// </summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the command.</param>
-    /// <returns>The number of tasks cancelled, or null when the sweep was missing or had already ended.</returns>
+    /// <returns>The number of tasks cancelled (those left to the batches included), or null when the sweep was missing or had already ended.</returns>
     public async Task<int?> TryCancelAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -55,14 +71,40 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
                 return (int?)null;
             }
 
+            var pending = await db.SweepCounters.Where(c => c.SweepId == sweepId).Select(c => c.Pending)
+                .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var cancelled = pending <= ImmediateCancelLimit ? [RenderTaskStatus.Pending, RenderTaskStatus.Queued] : new[] { RenderTaskStatus.Queued };
             var tasks = await db.RenderTasks
-                .Where(t => t.SweepId == sweepId && (t.Status == RenderTaskStatus.Pending || t.Status == RenderTaskStatus.Queued))
+                .Where(t => t.SweepId == sweepId && cancelled.Contains(t.Status))
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(t => t.Status, RenderTaskStatus.Cancelled)
                     .SetProperty(t => t.FinishedAt, now), cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return tasks;
+            return pending <= ImmediateCancelLimit ? tasks : tasks + pending;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Marks cancelled up to <paramref name="batch"/> pending tasks of cancelled sweeps: those a cancel of a large sweep
+    /// left (see <see cref="ImmediateCancelLimit"/>). The dispatcher calls it between rounds until it returns 0.
+    /// </summary>
+    /// <param name="batch">Most tasks to mark (&gt; 0).</param>
+    /// <param name="cancellationToken">Cancels the command.</param>
+    /// <returns>How many were marked.</returns>
+    public async Task<int> CancelPendingOfCancelledAsync(int batch, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        var now = time.GetUtcNow();
+        var cancelledSweeps = db.Sweeps.Where(s => s.Status == SweepStatus.Cancelled).Select(s => s.Id);
+        if (!await db.SweepCounters.AnyAsync(c => c.Pending > 0 && cancelledSweeps.Contains(c.SweepId), cancellationToken).ConfigureAwait(false))
+        {
+            return 0;
+        }
+
+        var ids = db.RenderTasks.Where(t => t.Status == RenderTaskStatus.Pending && cancelledSweeps.Contains(t.SweepId)).Select(t => t.Id).Take(batch);
+        return await db.RenderTasks.Where(t => ids.Contains(t.Id) && t.Status == RenderTaskStatus.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.Status, RenderTaskStatus.Cancelled).SetProperty(t => t.FinishedAt, now), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -137,7 +179,7 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <returns>Total GPU-seconds.</returns>
     public Task<double> GpuSecondsAsync(Guid sweepId, CancellationToken cancellationToken) =>
-        db.RenderTasks.Where(t => t.SweepId == sweepId).SumAsync(t => t.GpuSeconds, cancellationToken);
+        db.SweepCounters.Where(c => c.SweepId == sweepId).Select(c => c.GpuSeconds).FirstOrDefaultAsync(cancellationToken);
 
     private async Task<bool> MoveAsync(Guid sweepId, SweepStatus[] from, SweepStatus to, CancellationToken cancellationToken)
     {

@@ -58,6 +58,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         var now = time.GetUtcNow();
         sweep.CreatedAt = sweep.CreatedAt == default ? now : sweep.CreatedAt.ToUniversalTime();
         sweep.UpdatedAt = sweep.CreatedAt;
+        sweep.StartedAt = null;
         sweep.FinishedAt = null;
         sweep.Status = SweepStatus.Pending;
         sweep.TaskCount = 0;
