@@ -2,12 +2,14 @@ using Microsoft.Extensions.Options;
 using Seg.Coordinator.Apis;
 using Seg.Coordinator.Auth;
 using Seg.Coordinator.Extensions;
+using Seg.Coordinator.Web;
 using Seg.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddSegServiceDefaults("seg-coordinator");
 builder.AddCoordinatorServices();
+builder.AddCoordinatorWeb();
 
 try
 {
@@ -22,6 +24,7 @@ try
     app.MapSweepsApi();
     app.MapImagesApi();
     app.MapWorkersApi();
+    app.MapCoordinatorWeb();
 
     await app.RunAsync();
     return 0;

@@ -76,6 +76,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IImageBlobStore>(_ => string.IsNullOrWhiteSpace(blobOptions.LocalFolder)
             ? new AzureImageBlobStore(blobOptions)
             : new LocalFolderImageBlobStore(blobOptions.LocalFolder));
+        services.AddThumbnailsBesideImages();
         return services;
     }
 
@@ -110,8 +111,17 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(blobOptions);
         services.AddSingleton<IOptions<BlobStorageOptions>>(Options.Create(blobOptions));
         services.AddSingleton<IImageBlobStore>(_ => new LocalFolderImageBlobStore(blobOptions.LocalFolder));
+        services.AddThumbnailsBesideImages();
         return services;
     }
+
+    /// <summary>
+    /// The <see cref="IThumbnailStore"/> is the image store itself (both stores keep thumbnails beside the PNGs), unless
+    /// the host registered one of its own first (<c>seg serve</c> keeps them outside the read-only run folder).
+    /// </summary>
+    private static void AddThumbnailsBesideImages(this IServiceCollection services) =>
+        services.TryAddSingleton<IThumbnailStore>(provider => provider.GetRequiredService<IImageBlobStore>() as IThumbnailStore
+            ?? throw new InvalidOperationException("the registered IImageBlobStore keeps no thumbnails; register an IThumbnailStore"));
 
     /// <summary>The provider the configuration asks for (see <see cref="AddSegStorage"/>).</summary>
     /// <param name="configuration">Application configuration.</param>
