@@ -88,4 +88,17 @@ public sealed class WebQueries(SegDbContext db)
         await db.Images.AsNoTracking().Where(i => i.TaskId == taskId)
             .Join(db.RenderTasks, i => i.TaskId, t => t.Id, (image, task) => new ImageDetail(image, task.TaskIndex))
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// The execution provider of each worker's latest image (the heartbeat carries devices, not the provider). One
+    /// grouped query over the images' worker column.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ExecutionProvidersAsync(CancellationToken cancellationToken)
+    {
+        var rows = await db.Images.AsNoTracking()
+            .GroupBy(i => i.WorkerId)
+            .Select(g => new { WorkerId = g.Key, Provider = g.OrderByDescending(i => i.CreatedAt).Select(i => i.ExecutionProvider).First() })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return rows.ToDictionary(r => r.WorkerId, r => r.Provider, StringComparer.Ordinal);
+    }
 }
