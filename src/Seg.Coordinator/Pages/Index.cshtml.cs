@@ -33,7 +33,7 @@ public sealed class IndexModel(SweepQueries queries) : SegPageModel
         Tag = tag ?? "";
         PageNumber = Math.Clamp(p ?? 1, 1, Apis.ApiProblems.MaxPage);
         var filter = new SweepFilter(Status.Length == 0 ? null : wanted, Name, Tag);
-        Sweeps = await queries.ListAsync(filter, PageNumber, PageSize, cancellationToken).ConfigureAwait(false);
+        Sweeps = await queries.ListFilteredAsync(filter, PageNumber, PageSize, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The query string of another page with the same filters.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Seg.Coordinator.Workers;
 
 namespace Seg.Coordinator.Pages;
@@ -13,7 +14,7 @@ public sealed class WorkersModel(WorkerQueries workers) : SegPageModel
     public IReadOnlyDictionary<string, string> Providers { get; private set; } = new Dictionary<string, string>();
 
     /// <summary>Loads the workers.</summary>
-    public async Task OnGetAsync(Web.WebQueries queries, CancellationToken cancellationToken)
+    public async Task OnGetAsync([FromServices] Web.WebQueries queries, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(queries);
         Workers = await workers.ListAsync(cancellationToken).ConfigureAwait(false);

@@ -17,10 +17,10 @@ public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, Tim
 
     /// <summary>One page of sweeps, newest first, optionally only those in <paramref name="status"/>.</summary>
     public Task<SweepPage> ListAsync(SweepStatus? status, int page, int pageSize, CancellationToken cancellationToken) =>
-        ListAsync(new SweepFilter(status, null, null), page, pageSize, cancellationToken);
+        ListFilteredAsync(new SweepFilter(status, null, null), page, pageSize, cancellationToken);
 
     /// <summary>One page of sweeps, newest first, that match <paramref name="filter"/> (the web pages' list).</summary>
-    public async Task<SweepPage> ListAsync(SweepFilter filter, int page, int pageSize, CancellationToken cancellationToken)
+    public async Task<SweepPage> ListFilteredAsync(SweepFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filter);
         var query = db.Sweeps.AsNoTracking();

@@ -49,13 +49,16 @@ public sealed class WebQueries(SegDbContext db)
     }
 
     /// <summary>The sweep's failed tasks grouped by reason, most frequent first.</summary>
-    public async Task<IReadOnlyList<FailureGroup>> FailuresAsync(Guid sweepId, CancellationToken cancellationToken) =>
-        await db.RenderTasks.AsNoTracking()
+    public async Task<IReadOnlyList<FailureGroup>> FailuresAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
+        var groups = await db.RenderTasks.AsNoTracking()
             .Where(t => t.SweepId == sweepId && t.Status == RenderTaskStatus.Failed)
             .GroupBy(t => t.LastError ?? "")
-            .Select(g => new FailureGroup(g.Key, g.Count(), g.Min(t => t.TaskIndex)))
+            .Select(g => new { Reason = g.Key, Count = g.Count(), First = g.Min(t => t.TaskIndex) })
             .OrderByDescending(g => g.Count).Take(MaxFailureGroups)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return [.. groups.Select(g => new FailureGroup(g.Reason, g.Count, g.First))];
+    }
 
     /// <summary>The workers that ran tasks of the sweep, with what they did.</summary>
     public async Task<IReadOnlyList<SweepWorker>> WorkersAsync(Guid sweepId, CancellationToken cancellationToken)
