@@ -43,10 +43,10 @@ public sealed class GridModel(WebQueries queries) : SegPageModel
         }
 
         Name = definition.Name is { Length: > 0 } name ? name : id.ToString();
-        Axes = new SweepGrid(definition).Axes;
         var errors = new List<ValidationError>();
         Grid = GridView.From(definition, Request.Query.Where(q => q.Key != "handler"), errors);
         Errors = errors;
+        Axes = Grid?.Grid.Axes ?? new SweepGrid(definition).Axes;
         if (Grid is null)
         {
             Response.StatusCode = StatusCodes.Status400BadRequest;
@@ -58,5 +58,5 @@ public sealed class GridModel(WebQueries queries) : SegPageModel
     }
 
     /// <summary>The value index an axis is fixed at in this grid (0 when it is a row or column axis).</summary>
-    public long FixedIndex(SweepAxis axis) => Grid?.Fixed.FirstOrDefault(f => f.Axis == axis).Index ?? 0;
+    public long FixedIndex(SweepAxis axis) => Grid?.Fixed.FirstOrDefault(f => f.Axis.Name == axis.Name).Index ?? 0;
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using Seg.Coordinator.Sweeps;
 using Seg.Coordinator.Web;
@@ -19,7 +18,7 @@ public sealed class SweepModel(SweepQueries sweeps, WebQueries queries) : SegPag
     /// <summary>Workers that ran its tasks.</summary>
     public IReadOnlyList<SweepWorker> Workers { get; private set; } = [];
 
-    /// <summary>The definition as stored, indented.</summary>
+    /// <summary>The definition as stored, in YAML.</summary>
     public string DefinitionText { get; private set; } = "";
 
     /// <summary>Loads the sweep; 404 when there is none.</summary>
@@ -33,7 +32,7 @@ public sealed class SweepModel(SweepQueries sweeps, WebQueries queries) : SegPag
         Sweep = sweep;
         Failures = await queries.FailuresAsync(id, cancellationToken).ConfigureAwait(false);
         Workers = await queries.WorkersAsync(id, cancellationToken).ConfigureAwait(false);
-        DefinitionText = sweep.Definition is { } definition ? JsonSerializer.Serialize(definition, Indented) : "";
+        DefinitionText = sweep.Definition is { } definition ? DefinitionYaml.Write(definition) : "";
         return Page();
     }
 
@@ -55,6 +54,4 @@ public sealed class SweepModel(SweepQueries sweeps, WebQueries queries) : SegPag
             tasks = sweep.Tasks,
         });
     }
-
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 }
