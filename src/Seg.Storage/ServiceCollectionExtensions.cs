@@ -90,8 +90,9 @@ public static class ServiceCollectionExtensions
     /// <param name="services">Service collection.</param>
     /// <param name="databasePath">SQLite database file (created when missing).</param>
     /// <param name="imagesFolder">Folder for the PNGs (created when missing).</param>
+    /// <param name="readOnly">Open the database read only (<c>seg serve</c> over a finished run); it must exist.</param>
     /// <returns><paramref name="services"/>.</returns>
-    public static IServiceCollection AddSegStorageSqlite(this IServiceCollection services, string databasePath, string imagesFolder)
+    public static IServiceCollection AddSegStorageSqlite(this IServiceCollection services, string databasePath, string imagesFolder, bool readOnly = false)
     {
         ArgumentNullException.ThrowIfNull(services);
         if (string.IsNullOrWhiteSpace(databasePath))
@@ -105,6 +106,11 @@ public static class ServiceCollectionExtensions
         }
 
         var connectionString = SegDbContext.SqliteConnectionString(databasePath);
+        if (readOnly)
+        {
+            connectionString = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly }.ToString();
+        }
+
         AddDatabase(services, options => SegDbContext.ConfigureSqlite(options, connectionString));
 
         var blobOptions = new BlobStorageOptions { LocalFolder = Path.GetFullPath(imagesFolder) };

@@ -32,6 +32,20 @@ public sealed class SegProcess : IDisposable
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Starts seg without waiting (a server); the caller kills it by its process.</summary>
+    public Process Start(params string[] args)
+    {
+        var seg = Path.Combine(AppContext.BaseDirectory, "seg.dll");
+        var start = new ProcessStartInfo("dotnet", [seg, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = WorkDir,
+        };
+        start.Environment["SEG_CACHE_DIR"] = CacheDir;
+        return Process.Start(start) ?? throw new InvalidOperationException("seg did not start");
+    }
+
     public void Dispose()
     {
         foreach (var dir in new[] { CacheDir, WorkDir })

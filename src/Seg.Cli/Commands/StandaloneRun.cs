@@ -25,6 +25,12 @@ internal static class StandaloneRun
     /// <summary>Who submitted a standalone sweep, as its row records it.</summary>
     private const string StandaloneSubmitter = "standalone";
 
+    /// <summary>The provenance database in a run's folder.</summary>
+    public const string DatabaseFile = "provenance.db";
+
+    /// <summary>The images folder in a run's folder.</summary>
+    public const string ImagesFolder = "images";
+
     public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(sweepPath, cancellationToken);
@@ -34,8 +40,8 @@ internal static class StandaloneRun
         {
             throw Rejected(parsed.Errors);
         }
-        var databasePath = Path.Combine(outputFolder, "provenance.db");
-        var imagesFolder = Path.Combine(outputFolder, "images");
+        var databasePath = Path.Combine(outputFolder, DatabaseFile);
+        var imagesFolder = Path.Combine(outputFolder, ImagesFolder);
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -91,6 +97,7 @@ internal static class StandaloneRun
                                   $"{final.GpuSeconds.ToString("F1", CultureInfo.InvariantCulture)} device-seconds");
             Console.Out.WriteLine($"images:     {imagesFolder}");
             Console.Out.WriteLine($"provenance: {databasePath} (SQLite: tables sweeps, render_tasks, images)");
+            Console.Out.WriteLine($"browse:     seg serve {outputFolder}  (sweep, grid and image pages at {ServeCommand.DefaultUrl})");
             if (final.Tasks.Failed > 0)
             {
                 await PrintFailuresAsync(host.Services, sweepId, cancellationToken);

@@ -1,6 +1,10 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Seg.Coordinator.Apis;
 using Seg.Coordinator.Auth;
+using Seg.Coordinator.Images;
+using Seg.Coordinator.Monitoring;
+using Seg.Coordinator.Sweeps;
+using Seg.Coordinator.Workers;
 
 namespace Seg.Coordinator.Web;
 
@@ -48,6 +52,39 @@ public static class WebServiceExtensions
         services.TryAddScoped<Thumbnails>();
         services.TryAddScoped<ContactSheet>();
         return builder;
+    }
+
+    /// <summary>
+    /// What the pages read, without the coordinator's dispatcher, consumers or migrations: for a host that only shows a
+    /// database (<c>seg serve</c>). <see cref="CoordinatorOptions"/> from <paramref name="configuration"/>, the clock, and
+    /// the sweep, image, worker and stuck-task queries.
+    /// </summary>
+    /// <param name="services">Service collection (storage registered by the caller).</param>
+    /// <param name="configuration">Configuration with an optional <c>Coordinator</c> section.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddCoordinatorReads(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CoordinatorOptions>().Bind(configuration.GetSection(CoordinatorOptions.Section)).ValidateDataAnnotations();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddScoped<SweepQueries>();
+        services.TryAddScoped<ImageQueries>();
+        services.TryAddScoped<WorkerQueries>();
+        services.TryAddScoped<StuckTaskQuery>();
+        return services;
+    }
+
+    /// <summary>The read endpoints the pages link to (sweeps, images, workers) and the pages, for a read-only host.</summary>
+    /// <param name="app">The app.</param>
+    /// <returns><paramref name="app"/>.</returns>
+    public static WebApplication MapReadOnlyCoordinatorWeb(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapSweepReadApi();
+        app.MapImagesApi();
+        app.MapWorkersApi();
+        return app.MapCoordinatorWeb();
     }
 
     /// <summary>Maps the pages and the picture endpoints (<see cref="GridApi"/>).</summary>
