@@ -13,15 +13,7 @@ public sealed class SegProcess : IDisposable
 
     public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
-        var seg = Path.Combine(AppContext.BaseDirectory, "seg.dll");
-        var start = new ProcessStartInfo("dotnet", [seg, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = WorkDir,
-        };
-        start.Environment["SEG_CACHE_DIR"] = CacheDir;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("seg did not start");
+        using var process = Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))

@@ -21,13 +21,20 @@ public class ServeCommandTests(SegProcess seg) : IClassFixture<SegProcess>
 
         var port = FreePort();
         using var server = seg.Start("serve", folder, "--urls", $"http://127.0.0.1:{port}");
+        // Drained as it runs, so that a full pipe never blocks the server.
+        var output = server.StandardOutput.ReadToEndAsync();
+        var errors = server.StandardError.ReadToEndAsync();
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
             JsonElement sweeps = default;
             for (var attempt = 0; attempt < 120 && sweeps.ValueKind == JsonValueKind.Undefined; attempt++)
             {
-                Assert.False(server.HasExited, await server.StandardError.ReadToEndAsync());
+                if (server.HasExited)
+                {
+                    Assert.Fail($"seg serve exited with {server.ExitCode}: {await errors}{await output}");
+                }
+
                 try
                 {
                     sweeps = JsonDocument.Parse(await http.GetStringAsync("api/sweeps")).RootElement;
@@ -38,6 +45,7 @@ public class ServeCommandTests(SegProcess seg) : IClassFixture<SegProcess>
                 }
             }
 
+            Assert.True(sweeps.ValueKind == JsonValueKind.Object, "seg serve did not answer within a minute");
             var id = sweeps.GetProperty("items")[0].GetProperty("id").GetGuid();
             Assert.Contains("served", await http.GetStringAsync(""), StringComparison.Ordinal);
             var page = await http.GetStringAsync($"sweeps/{id}");
@@ -62,6 +70,7 @@ public class ServeCommandTests(SegProcess seg) : IClassFixture<SegProcess>
         {
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync();
+            await Task.WhenAll(output, errors);
         }
     }
 
