@@ -23,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-dotnet build Seg.sln -c Release -nologo -v quiet >/dev/null
+# Only what it runs: the coordinator, the worker and seg.
+for project in src/Seg.Coordinator src/Seg.Worker src/Seg.Cli; do dotnet build "$project" -c Release -nologo -v quiet >/dev/null; done
 if ! bash infra/dev-services.sh status >/dev/null 2>&1; then
   STARTED_SERVICES=true
 fi
@@ -52,7 +53,8 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-dotnet src/Seg.Cli/bin/Release/net10.0/seg.dll bench farm --farm "http://127.0.0.1:$PORT" "$@"
+# SEG_BENCH=web runs `seg bench web` on the same farm instead (bench/web-bench.sh).
+dotnet src/Seg.Cli/bin/Release/net10.0/seg.dll bench "${SEG_BENCH:-farm}" --farm "http://127.0.0.1:$PORT" "$@"
 # CPU seconds each farm process used over the whole run (start-up included), to see where the cores went.
 ticks=$(getconf CLK_TCK)
 for pid in "${PIDS[@]}"; do

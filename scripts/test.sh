@@ -149,6 +149,14 @@ if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   fi
 fi
 
+# Debian's chromium drives the browser tests (Microsoft.Playwright launches it by path; no browser download).
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing chromium (Debian) for the browser tests"
+  if ! { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; }; then
+    log "warning: chromium could not be installed; the browser tests will fail"
+  fi
+fi
+
 if ! run_limited dotnet build Seg.sln -c "$CONFIGURATION" -nologo; then
   log "error: the build failed; no test ran (counted as one failed test)"
   TOTAL_FAILED=1

@@ -15,6 +15,7 @@ public static class SegCommandLine
         root.Subcommands.Add(TinyModelCommand.Create());
         root.Subcommands.Add(PatchCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         return root;

@@ -1,12 +1,14 @@
 using Seg.Coordinator.Apis;
 using Seg.Coordinator.Auth;
 using Seg.Coordinator.Extensions;
+using Seg.Coordinator.Web;
 using Seg.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddSegServiceDefaults("seg-coordinator");
 builder.AddCoordinatorServices();
+builder.AddCoordinatorWeb();
 
 // Exits non-zero on a fatal error (bad settings, no database or bus within their bounds, a background service that
 // threw), so that compose or Kubernetes restarts the coordinator.
@@ -22,6 +24,7 @@ return await builder.RunToExitCodeAsync("seg-coordinator", app =>
     app.MapImagesApi();
     app.MapExportApi();
     app.MapWorkersApi();
+    app.MapCoordinatorWeb();
 });
 
 /// <summary>The coordinator's entry point (public for the test host).</summary>

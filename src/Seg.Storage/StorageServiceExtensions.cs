@@ -76,6 +76,7 @@ public static class StorageServiceExtensions
         services.AddSingleton<IImageBlobStore>(_ => string.IsNullOrWhiteSpace(blobOptions.LocalFolder)
             ? new AzureImageBlobStore(blobOptions)
             : new LocalFolderImageBlobStore(blobOptions.LocalFolder));
+        services.AddThumbnailsBesideImages();
         return services;
     }
 
@@ -89,8 +90,9 @@ public static class StorageServiceExtensions
     /// <param name="services">Service collection.</param>
     /// <param name="databasePath">SQLite database file (created when missing).</param>
     /// <param name="imagesFolder">Folder for the PNGs (created when missing).</param>
+    /// <param name="readOnly">Open the database read only (<c>seg serve</c> over a finished run); it must exist.</param>
     /// <returns><paramref name="services"/>.</returns>
-    public static IServiceCollection AddSegStorageSqlite(this IServiceCollection services, string databasePath, string imagesFolder)
+    public static IServiceCollection AddSegStorageSqlite(this IServiceCollection services, string databasePath, string imagesFolder, bool readOnly = false)
     {
         ArgumentNullException.ThrowIfNull(services);
         if (string.IsNullOrWhiteSpace(databasePath))
@@ -104,6 +106,11 @@ public static class StorageServiceExtensions
         }
 
         var connectionString = SegDbContext.SqliteConnectionString(databasePath);
+        if (readOnly)
+        {
+            connectionString = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString) { Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly }.ToString();
+        }
+
         AddDatabase(services, options => SegDbContext.ConfigureSqlite(options, connectionString));
 
         // Readable names in one folder: a person browses a standalone run's images.
@@ -111,8 +118,17 @@ public static class StorageServiceExtensions
         services.AddSingleton(blobOptions);
         services.AddSingleton<IOptions<BlobStorageOptions>>(Options.Create(blobOptions));
         services.AddSingleton<IImageBlobStore>(_ => new LocalFolderImageBlobStore(blobOptions.LocalFolder));
+        services.AddThumbnailsBesideImages();
         return services;
     }
+
+    /// <summary>
+    /// The <see cref="IThumbnailStore"/> is the image store itself (both stores keep thumbnails beside the PNGs), unless
+    /// the host registered one of its own first (<c>seg serve</c> keeps them outside the read-only run folder).
+    /// </summary>
+    private static void AddThumbnailsBesideImages(this IServiceCollection services) =>
+        services.TryAddSingleton<IThumbnailStore>(provider => provider.GetRequiredService<IImageBlobStore>() as IThumbnailStore
+            ?? throw new InvalidOperationException("the registered IImageBlobStore keeps no thumbnails; register an IThumbnailStore"));
 
     /// <summary>The provider the configuration asks for (see <see cref="AddSegStorage"/>).</summary>
     /// <param name="configuration">Application configuration.</param>

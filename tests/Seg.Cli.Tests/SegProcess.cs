@@ -13,15 +13,7 @@ public sealed class SegProcess : IDisposable
 
     public (int ExitCode, string Stdout, string Stderr) Run(params string[] args)
     {
-        var seg = Path.Combine(AppContext.BaseDirectory, "seg.dll");
-        var start = new ProcessStartInfo("dotnet", [seg, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = WorkDir,
-        };
-        start.Environment["SEG_CACHE_DIR"] = CacheDir;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("seg did not start");
+        using var process = Start(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
@@ -30,6 +22,20 @@ public sealed class SegProcess : IDisposable
             throw new TimeoutException($"seg {string.Join(' ', args)} did not finish in 3 minutes");
         }
         return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts seg without waiting (a server); the caller kills it by its process.</summary>
+    public Process Start(params string[] args)
+    {
+        var seg = Path.Combine(AppContext.BaseDirectory, "seg.dll");
+        var start = new ProcessStartInfo("dotnet", [seg, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = WorkDir,
+        };
+        start.Environment["SEG_CACHE_DIR"] = CacheDir;
+        return Process.Start(start) ?? throw new InvalidOperationException("seg did not start");
     }
 
     public void Dispose()

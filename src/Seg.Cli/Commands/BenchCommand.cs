@@ -71,7 +71,14 @@ internal static class BenchCommand
         };
         hashes.SetAction(parse => ModelHashBench.Run(parse.GetValue(hashModel), parse.GetValue(sizeGb)));
 
-        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, unet, farm, hashes };
+        var webFarm = new Option<string>("--farm") { Description = "Coordinator URL of a running farm.", Required = true };
+        var webRepeats = new Option<int>("--repeats") { Description = "Timed requests per page (after 5 untimed).", DefaultValueFactory = _ => 50 };
+        var web = new Command("web", "Time of the sweeps list, sweep page and grid page for a 10,000-task sweep (use workers in the fake render mode).")
+        {
+            webFarm, apiKey, webRepeats,
+        };
+        web.SetAction((parse, cancellationToken) => WebBench.RunAsync(parse.GetValue(webFarm)!, parse.GetValue(apiKey), parse.GetValue(webRepeats), cancellationToken));
+        return new Command("bench", "Benchmarks that report ratios measured in one run.") { render, guidance, unet, farm, hashes, web };
     }
 
     private static RenderRequest Request(int size, int steps) => new()

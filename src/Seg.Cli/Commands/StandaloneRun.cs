@@ -33,6 +33,12 @@ internal static class StandaloneRun
     /// <summary>Who submitted a standalone sweep, as its row records it.</summary>
     private const string StandaloneSubmitter = "standalone";
 
+    /// <summary>The provenance database in a run's folder.</summary>
+    public const string DatabaseFile = "provenance.db";
+
+    /// <summary>The images folder in a run's folder.</summary>
+    public const string ImagesFolder = "images";
+
     public static async Task<int> RunAsync(string sweepPath, string outputFolder, string device, int slots, bool allowCpuFallback, bool fakeRender, CancellationToken cancellationToken)
     {
         var text = await File.ReadAllTextAsync(sweepPath, cancellationToken);
@@ -45,8 +51,8 @@ internal static class StandaloneRun
         // Model folders resolve next to the sweep file: a missing one is found now, not by every task at render time.
         var modelRoot = Path.GetDirectoryName(sweepPath)!;
         CheckModelFolders(sweepPath, parsed.Definition!, modelRoot);
-        var databasePath = Path.Combine(outputFolder, "provenance.db");
-        var imagesFolder = Path.Combine(outputFolder, "images");
+        var databasePath = Path.Combine(outputFolder, DatabaseFile);
+        var imagesFolder = Path.Combine(outputFolder, ImagesFolder);
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -108,6 +114,7 @@ internal static class StandaloneRun
                                   $"{final.GpuSeconds.ToString("F1", CultureInfo.InvariantCulture)} GPU-seconds");
             Console.Out.WriteLine($"images:     {imagesFolder}");
             Console.Out.WriteLine($"provenance: {databasePath} (SQLite: tables {string.Join(", ", outcomes.TableNames())})");
+            Console.Out.WriteLine($"browse:     seg serve {outputFolder}  (sweep, grid and image pages at {ServeCommand.DefaultUrl})");
             foreach (var reason in await outcomes.FailureReasonsAsync(sweepId, max: 5, cancellationToken))
             {
                 Console.Error.WriteLine($"failed: {reason}");

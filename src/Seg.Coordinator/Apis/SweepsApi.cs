@@ -51,6 +51,18 @@ public static partial class SweepsApi
     }
 
     /// <summary>
+    /// Maps only the sweep reads (list and one sweep), for a read-only host (<c>seg serve</c>); the coordinator maps
+    /// them with the rest in <see cref="MapSweepsApi"/>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapSweepReadApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/sweeps").WithTags("Sweeps");
+        api.MapGet("/", ListSweepsAsync).RequireScope(ApiScopes.Read);
+        api.MapGet("/{id:guid}", GetSweepAsync).RequireScope(ApiScopes.Read);
+        return app;
+    }
+
+    /// <summary>
     /// Submits a sweep: 201 with the new sweep; 200 with the first sweep for a repeated idempotency key with the same
     /// sweep; 422 for a repeated key with a different sweep; 400 with field-level errors (nothing is stored).
     /// </summary>

@@ -6,7 +6,10 @@ using Microsoft.Net.Http.Headers;
 namespace Seg.Coordinator.Auth;
 
 /// <summary>
-/// The <c>ApiKey</c> authentication scheme: the key comes as <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>.
+/// The <c>ApiKey</c> authentication scheme: the key comes as <c>Authorization: Bearer KEY</c> or <c>X-Api-Key: KEY</c>,
+/// or, from a browser signed in on the web pages, in the <see cref="KeyCookie"/> cookie (HttpOnly, SameSite=Strict).
+/// The cookie counts on the pages and on reads only (GET, HEAD): a cookie travels with every request, so an unsafe
+/// API call must carry its key in a header, and the pages' own form posts are checked by anti-forgery tokens.
 /// No key is anonymous only when <see cref="AuthOptions.AllowAnonymous"/> is on; a wrong key always fails. A request that
 /// needs a key and has none (or a wrong one) gets 401 as ProblemDetails with <c>WWW-Authenticate: Bearer</c>.
 /// </summary>
@@ -25,12 +28,18 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <summary>The header that may carry the key instead of <c>Authorization</c>.</summary>
     public const string ApiKeyHeader = "X-Api-Key";
 
+    /// <summary>The cookie the sign-in page stores the key in.</summary>
+    public const string KeyCookie = "seg_key";
+
+    /// <summary>The web pages' sign-in path, where a page request without a key is sent.</summary>
+    public const string SignInPath = "/signin";
+
     private const string FailureItem = "seg.auth.failure";
 
     /// <inheritdoc />
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var presented = PresentedKey(Request);
+        var presented = PresentedKey(Request) ?? CookieKey(Request);
         if (presented is null)
         {
             return Task.FromResult(auth.Value.AllowAnonymous
@@ -50,6 +59,13 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <inheritdoc />
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (IsPageRequest(Request))
+        {
+            // A person at a browser: the sign-in form, then back to the page asked for.
+            Response.Redirect($"{Request.PathBase}{SignInPath}?returnUrl={Uri.EscapeDataString(Request.PathBase + Request.Path + Request.QueryString)}");
+            return;
+        }
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer realm=\"seg\"";
         var detail = Context.Items[FailureItem] as string
@@ -75,6 +91,32 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         return request.Headers.TryGetValue(ApiKeyHeader, out var key) ? key.ToString().Trim() : null;
+    }
+
+    /// <summary>The key in the sign-in cookie, for a page or a read; null otherwise (see the class remarks).</summary>
+    /// <param name="request">The request.</param>
+    /// <returns>The key, or null.</returns>
+    public static string? CookieKey(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!request.Cookies.TryGetValue(KeyCookie, out var key) || string.IsNullOrEmpty(key))
+        {
+            return null;
+        }
+
+        return HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || IsPageRequest(request) ? key : null;
+    }
+
+    /// <summary>Whether a request is for a web page (not under <c>/api</c>, <c>/openapi</c> or a probe).</summary>
+    /// <param name="request">The request.</param>
+    /// <returns>True for a page.</returns>
+    public static bool IsPageRequest(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var path = request.Path;
+        return !path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+            && !path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase)
+            && !path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase);
     }
 
     private AuthenticateResult Success(System.Security.Claims.ClaimsPrincipal principal) =>

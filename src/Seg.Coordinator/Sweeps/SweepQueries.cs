@@ -13,12 +13,32 @@ namespace Seg.Coordinator.Sweeps;
 public sealed class SweepQueries(SegDbContext db, StuckTaskQuery stuckTasks, TimeProvider time)
 {
     /// <summary>One page of sweeps, newest first, optionally only those in <paramref name="status"/>.</summary>
-    public async Task<SweepPage> ListAsync(SweepStatus? status, int page, int pageSize, CancellationToken cancellationToken)
+    public Task<SweepPage> ListAsync(SweepStatus? status, int page, int pageSize, CancellationToken cancellationToken) =>
+        ListFilteredAsync(new SweepFilter(status, null, null), page, pageSize, cancellationToken);
+
+    /// <summary>One page of sweeps, newest first, that match <paramref name="filter"/> (the web pages' list).</summary>
+    public async Task<SweepPage> ListFilteredAsync(SweepFilter filter, int page, int pageSize, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         var query = db.Sweeps.AsNoTracking();
-        if (status is { } wanted)
+        if (filter.Status is { } wanted)
         {
             query = query.Where(s => s.Status == wanted);
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Name))
+        {
+            var name = filter.Name.Trim().ToLowerInvariant();
+            query = query.Where(s => s.Name.ToLower().Contains(name));
+        }
+
+        if (!string.IsNullOrWhiteSpace(filter.Tag))
+        {
+            // Tags are jsonb on PostgreSQL and text on SQLite, with no common translation of a key/value test: the
+            // (small) tag column of the sweeps left by the other filters is matched here, then paged by id.
+            var tagged = await query.Select(s => new { s.Id, s.TagsJson }).ToListAsync(cancellationToken).ConfigureAwait(false);
+            var ids = tagged.Where(s => filter.MatchesTags(s.TagsJson)).Select(s => s.Id).ToList();
+            query = query.Where(s => ids.Contains(s.Id));
         }
 
         var total = await query.CountAsync(cancellationToken).ConfigureAwait(false);

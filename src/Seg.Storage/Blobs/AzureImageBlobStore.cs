@@ -13,7 +13,7 @@ namespace Seg.Storage.Blobs;
 /// bytes (left by an earlier, interrupted attempt) is replaced only in the version that was compared
 /// (<c>If-Match</c>), so two racing writers cannot silently overwrite each other.
 /// </summary>
-public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
+public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDisposable
 {
     private const int MaxConflictRounds = 3;
     private readonly BlobContainerClient _container;
@@ -115,6 +115,28 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IDisposable
     {
         var response = await _container.GetBlobClient(name).ExistsAsync(cancellationToken).ConfigureAwait(false);
         return response.Value;
+    }
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadThumbnailAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var download = await _container.GetBlobClient(ImageBlobNames.ThumbnailForTask(taskId)).DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            return download.Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task WriteThumbnailAsync(Guid taskId, ReadOnlyMemory<byte> jpeg, CancellationToken cancellationToken)
+    {
+        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        var options = new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = "image/jpeg" } };
+        await _container.GetBlobClient(ImageBlobNames.ThumbnailForTask(taskId)).UploadAsync(BinaryData.FromBytes(jpeg), options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

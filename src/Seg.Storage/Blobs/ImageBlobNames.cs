@@ -44,12 +44,19 @@ public static class ImageBlobNames
     /// </summary>
     /// <param name="taskId">Task id.</param>
     /// <returns>The blob name.</returns>
-    public static string ForTask(Guid taskId)
+    public static string ForTask(Guid taskId) => Named("images", taskId, "png");
+
+    /// <summary>The thumbnail of a task: <c>thumbnails/ab/cd/&lt;task id&gt;.jpg</c>, with the prefix of <see cref="ForTask"/>.</summary>
+    /// <param name="taskId">Task id.</param>
+    /// <returns>The blob name.</returns>
+    public static string ThumbnailForTask(Guid taskId) => Named("thumbnails", taskId, "jpg");
+
+    private static string Named(string folder, Guid taskId, string extension)
     {
         var id = taskId.ToString("D");
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.ASCII.GetBytes(id), hash);
-        return $"images/{hash[0]:x2}/{hash[1]:x2}/{id}.png";
+        return $"{folder}/{hash[0]:x2}/{hash[1]:x2}/{id}.{extension}";
     }
 
     /// <summary>

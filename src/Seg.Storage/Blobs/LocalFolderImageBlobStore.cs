@@ -7,7 +7,7 @@ namespace Seg.Storage.Blobs;
 /// <c>0003-seed2-sigma1-seg3-cfg5.png</c>). Each file is written to a temporary file beside it and then moved into place, so a
 /// reader never sees half a PNG.
 /// </summary>
-public sealed class LocalFolderImageBlobStore : IImageBlobStore
+public sealed class LocalFolderImageBlobStore : IImageBlobStore, IThumbnailStore
 {
     private readonly string _root;
 
@@ -86,6 +86,30 @@ public sealed class LocalFolderImageBlobStore : IImageBlobStore
     /// <inheritdoc />
     public Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
         Task.FromResult(File.Exists(PathOf(name)));
+
+    /// <inheritdoc />
+    public async Task<byte[]?> ReadThumbnailAsync(Guid taskId, CancellationToken cancellationToken)
+    {
+        var path = PathOf(ImageBlobNames.ThumbnailForTask(taskId));
+        return File.Exists(path) ? await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <inheritdoc />
+    public async Task WriteThumbnailAsync(Guid taskId, ReadOnlyMemory<byte> jpeg, CancellationToken cancellationToken)
+    {
+        var path = PathOf(ImageBlobNames.ThumbnailForTask(taskId));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            await File.WriteAllBytesAsync(temp, jpeg.ToArray(), cancellationToken).ConfigureAwait(false);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
 
     private string PathOf(string blobName)
     {
