@@ -4,7 +4,7 @@ using Seg.Storage;
 using Seg.Worker;
 
 // The GPU worker: consumes render tasks, one render slot per device, writes blob + provenance, publishes events. A small
-// HTTP listener serves /healthz and /readyz (database, broker, blob store) for probes.
+// HTTP listener serves /healthz and /readyz (database, broker, blob store) for probes and /metrics for Prometheus.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
@@ -22,6 +22,8 @@ try
 {
     await using var app = builder.Build();
     app.MapSegHealthEndpoints();
+    // Open like the probes: the worker holds no API keys, serves nothing else, and its metrics carry no task or user data.
+    app.MapSegMetricsEndpoint(metrics => metrics.AllowAnonymous());
     await app.RunAsync();
     return 0;
 }

@@ -89,6 +89,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         ("GET", "/api/images/{taskId:guid}", ApiScopes.Read),
         ("GET", "/api/workers", ApiScopes.Read),
         ("GET", "/openapi/{documentName}.json", ApiScopes.Read),
+        ("GET", "/metrics", ApiScopes.Read),
     ];
 
     [Fact]
@@ -239,9 +240,9 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
             return new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
         }
 
-        if (route == "/api/workers")
+        if (route is "/api/workers" or "/metrics")
         {
-            return new HttpRequestMessage(HttpMethod.Get, "/api/workers");
+            return new HttpRequestMessage(HttpMethod.Get, route);
         }
 
         var sweep = await app.SubmitAsync(Sweep);

@@ -50,10 +50,9 @@ public sealed class RenderTaskConsumer(
         ArgumentNullException.ThrowIfNull(context);
         var task = context.Message;
         using var activity = SegTelemetry.ActivitySource.StartActivity("seg.render_task");
-        activity?.SetTag("seg.task_id", task.TaskId);
-        activity?.SetTag("seg.sweep_id", task.SweepId);
-        activity?.SetTag("seg.model", task.Parameters.Model);
+        SegTelemetry.SetTaskTags(activity, task.TaskId, task.SweepId, task.Parameters);
         activity?.SetTag("seg.worker_id", _workerId);
+        activity?.SetTag("seg.attempt", task.Attempt);
 
         var start = await StartAsync(context, activity).ConfigureAwait(false);
         if (start is null)

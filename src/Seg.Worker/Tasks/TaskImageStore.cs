@@ -37,7 +37,7 @@ public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter prove
         StoredImage stored;
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.upload"))
         {
-            span?.SetTag("seg.task_id", task.TaskId);
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
             var watch = Stopwatch.StartNew();
             stored = await UploadAsync(task.TaskId, render.Png, cancellationToken).ConfigureAwait(false);
             timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
@@ -48,7 +48,11 @@ public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter prove
         var record = NewRecord(task, render, stored, timings);
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.provenance"))
         {
-            span?.SetTag("seg.task_id", task.TaskId);
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
+            // Database conventions on the logical operation; Npgsql's own span below it carries the statement.
+            span?.SetTag("db.system.name", "postgresql");
+            span?.SetTag("db.operation.name", "INSERT");
+            span?.SetTag("db.collection.name", "images");
             if (await provenance.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
             {
                 return record;
@@ -97,6 +101,8 @@ public sealed class TaskImageStore(IImageBlobStore blobs, ProvenanceWriter prove
             ImageWidth = render.Width,
             ImageHeight = render.Height,
             ImageBytes = render.Png.Length,
+            // A sampled trace only: an unsampled one is in no backend to link to.
+            TraceId = Activity.Current is { Recorded: true } current ? current.TraceId.ToHexString() : null,
         };
     }
 }
