@@ -1,17 +1,44 @@
 using System.Diagnostics.Metrics;
 using Seg.ServiceDefaults;
+using Seg.Storage.Entities;
 
 namespace Seg.Coordinator;
 
-/// <summary>The coordinator's counters, on the shared <see cref="SegTelemetry.Meter"/>.</summary>
+/// <summary>
+/// The coordinator's counters and gauges, on the shared <see cref="SegTelemetry.Meter"/>. Labels stay few (status,
+/// outcome, failure class): never one per task or per sweep, so Prometheus keeps a handful of series per metric.
+/// </summary>
 public sealed class CoordinatorMetrics
 {
+    /// <summary>Failure classes of <c>seg.tasks.failed</c>: the task's own problem, transient faults after the worker's retries, a faulted message.</summary>
+    public static readonly IReadOnlyList<string> FailureClasses = ["permanent", "retries_exhausted", "faulted"];
+
     private readonly Counter<long> _sweepsSubmitted = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.sweeps.submitted", "{sweep}", "Sweeps stored");
     private readonly Counter<long> _sweepsEnded = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.sweeps.ended", "{sweep}", "Sweeps that reached a final status");
     private readonly Counter<long> _tasksDispatched = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.dispatched", "{task}", "Render task messages sent to the workers");
     private readonly Counter<long> _tasksEnded = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.ended", "{task}", "Task outcomes reported by the workers");
     private readonly Counter<long> _tasksStuck = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.tasks.stuck", "{task}", "Running tasks noticed to run far longer than their sweep's median");
+    private readonly Counter<long> _tasksFailed = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.failed", "{task}", "Tasks that failed, by class");
+    private readonly Counter<long> _tasksResent = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.resent", "{task}", "Task messages sent again because the broker lost them");
     private readonly Histogram<double> _taskGpuSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.coordinator.task.gpu_seconds", "s", "Device seconds per rendered image");
+    private TaskCounts _counts = TaskCounts.Empty;
+
+    /// <summary>Creates the instruments; the counters start at 0 so that every series exists before its first event.</summary>
+    public CoordinatorMetrics()
+    {
+        foreach (var failureClass in FailureClasses)
+        {
+            _tasksFailed.Add(0, new KeyValuePair<string, object?>("class", failureClass));
+        }
+
+        _tasksResent.Add(0);
+        _tasksDispatched.Add(0);
+        SegTelemetry.Meter.CreateObservableGauge("seg.tasks", ObserveTasks, "{task}", "Tasks of the open sweeps, by status (sampled from the database)");
+        SegTelemetry.Meter.CreateObservableGauge("seg.tasks.in_flight", () => Volatile.Read(ref _counts).InFlight, "{task}",
+            "Tasks sent to the workers and not finished (queued or running)");
+        SegTelemetry.Meter.CreateObservableGauge("seg.queue.depth", () => Volatile.Read(ref _counts).Of(RenderTaskStatus.Queued), "{task}",
+            "Tasks waiting in the broker's queue (queued, not yet started)");
+    }
 
     /// <summary>A sweep was stored with this many tasks.</summary>
     public void SweepSubmitted() => _sweepsSubmitted.Add(1);
@@ -21,6 +48,9 @@ public sealed class CoordinatorMetrics
 
     /// <summary>Messages were sent for <paramref name="count"/> tasks.</summary>
     public void TasksDispatched(int count) => _tasksDispatched.Add(count);
+
+    /// <summary>Messages were sent again for <paramref name="count"/> tasks whose message the broker lost.</summary>
+    public void TasksResent(int count) => _tasksResent.Add(count);
 
     /// <summary>A task ended with <paramref name="outcome"/> (<c>succeeded</c>, <c>failed</c>, <c>faulted</c>).</summary>
     public void TaskEnded(string outcome, double gpuSeconds = 0)
@@ -32,6 +62,32 @@ public sealed class CoordinatorMetrics
         }
     }
 
+    /// <summary>A task failed; <paramref name="failureClass"/> is one of <see cref="FailureClasses"/>.</summary>
+    public void TaskFailed(string failureClass) => _tasksFailed.Add(1, new KeyValuePair<string, object?>("class", failureClass));
+
     /// <summary>A running task was noticed to be stuck.</summary>
     public void TaskStuck() => _tasksStuck.Add(1);
+
+    /// <summary>The latest task counts of the open sweeps (from <see cref="Monitoring.TaskCountSampler"/>).</summary>
+    public void SetTaskCounts(TaskCounts counts) => Volatile.Write(ref _counts, counts);
+
+    private IEnumerable<Measurement<long>> ObserveTasks() =>
+        Enum.GetValues<RenderTaskStatus>().Select(status => new Measurement<long>(Volatile.Read(ref _counts).Of(status),
+            new KeyValuePair<string, object?>("status", Storage.Configurations.LowerCaseEnumConverter<RenderTaskStatus>.ToText(status))));
+}
+
+/// <summary>Task counts by status over the open sweeps, as one consistent sample.</summary>
+/// <param name="ByStatus">Count per status (absent: 0).</param>
+public sealed record TaskCounts(IReadOnlyDictionary<RenderTaskStatus, long> ByStatus)
+{
+    /// <summary>No tasks.</summary>
+    public static readonly TaskCounts Empty = new(new Dictionary<RenderTaskStatus, long>());
+
+    /// <summary>Queued and running tasks.</summary>
+    public long InFlight => Of(RenderTaskStatus.Queued) + Of(RenderTaskStatus.Running);
+
+    /// <summary>The count of <paramref name="status"/>.</summary>
+    /// <param name="status">A status.</param>
+    /// <returns>The count.</returns>
+    public long Of(RenderTaskStatus status) => ByStatus.GetValueOrDefault(status);
 }

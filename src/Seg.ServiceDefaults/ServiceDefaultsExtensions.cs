@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -71,6 +72,10 @@ public static class ServiceDefaultsExtensions
             open.WithMetrics(metrics =>
             {
                 metrics
+                    // Seconds from milliseconds (a PNG) to minutes (an SDXL render on a slow card); the default buckets are for milliseconds.
+                    .AddView(instrument => instrument is Histogram<double> && instrument.Meter.Name == SegTelemetry.Name && instrument.Unit == "s"
+                        ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                        : null)
                     .AddMeter(SegTelemetry.Name)
                     .AddMeter("MassTransit")
                     .AddAspNetCoreInstrumentation()
@@ -115,6 +120,8 @@ public static class ServiceDefaultsExtensions
 
         return app;
     }
+
+    private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
     private static bool IsAzureSdkSpan(Activity? activity) => activity?.Source.Name.StartsWith("Azure.", StringComparison.Ordinal) == true;
 
@@ -162,6 +169,7 @@ public static class ServiceDefaultsExtensions
                 health.MinimalFailureStatus = HealthStatus.Unhealthy;
             });
             configureConsumers(bus);
+            bus.AddBusObserver<BrokerConnectionObserver>();
             if (inMemory)
             {
                 bus.UsingInMemory((context, cfg) =>

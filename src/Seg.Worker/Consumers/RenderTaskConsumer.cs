@@ -190,6 +190,7 @@ public sealed class RenderTaskConsumer(
 
             image = await store.StoreAsync(task, render, cancellationToken).ConfigureAwait(false);
             deviceSeconds = render.DeviceSeconds;
+            WorkerStats.RecordRender(task.Parameters.Model, StageSeconds(image), deviceSeconds);
         }
         else
         {
