@@ -21,7 +21,7 @@ public sealed class CoordinatorMetrics
     private readonly Counter<long> _tasksFailed = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.failed", "{task}", "Tasks that failed, by class");
     private readonly Counter<long> _tasksResent = SegTelemetry.Meter.CreateCounter<long>("seg.tasks.resent", "{task}", "Task messages sent again because the broker lost them");
     private readonly Histogram<double> _taskGpuSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.coordinator.task.gpu_seconds", "s", "Device seconds per rendered image");
-    private TaskCounts _counts = TaskCounts.Empty;
+    private TaskStatusCounts _counts = TaskStatusCounts.Empty;
 
     /// <summary>Creates the instruments; the counters start at 0 so that every series exists before its first event.</summary>
     public CoordinatorMetrics()
@@ -69,7 +69,7 @@ public sealed class CoordinatorMetrics
     public void TaskStuck() => _tasksStuck.Add(1);
 
     /// <summary>The latest task counts of the open sweeps (from <see cref="Monitoring.TaskCountSampler"/>).</summary>
-    public void SetTaskCounts(TaskCounts counts) => Volatile.Write(ref _counts, counts);
+    public void SetTaskCounts(TaskStatusCounts counts) => Volatile.Write(ref _counts, counts);
 
     private IEnumerable<Measurement<long>> ObserveTasks() =>
         Enum.GetValues<RenderTaskStatus>().Select(status => new Measurement<long>(Volatile.Read(ref _counts).Of(status),
@@ -78,10 +78,10 @@ public sealed class CoordinatorMetrics
 
 /// <summary>Task counts by status over the open sweeps, as one consistent sample.</summary>
 /// <param name="ByStatus">Count per status (absent: 0).</param>
-public sealed record TaskCounts(IReadOnlyDictionary<RenderTaskStatus, long> ByStatus)
+public sealed record TaskStatusCounts(IReadOnlyDictionary<RenderTaskStatus, long> ByStatus)
 {
     /// <summary>No tasks.</summary>
-    public static readonly TaskCounts Empty = new(new Dictionary<RenderTaskStatus, long>());
+    public static readonly TaskStatusCounts Empty = new(new Dictionary<RenderTaskStatus, long>());
 
     /// <summary>Queued and running tasks.</summary>
     public long InFlight => Of(RenderTaskStatus.Queued) + Of(RenderTaskStatus.Running);

@@ -47,7 +47,7 @@ public sealed partial class TaskCountSampler(IServiceScopeFactory scopes, Coordi
                 .GroupBy(t => t.Status)
                 .Select(g => new { Status = g.Key, Count = g.LongCount() })
                 .ToDictionaryAsync(g => g.Status, g => g.Count, cancellationToken).ConfigureAwait(false);
-            metrics.SetTaskCounts(new TaskCounts(counts));
+            metrics.SetTaskCounts(new TaskStatusCounts(counts));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
