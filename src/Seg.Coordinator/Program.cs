@@ -19,6 +19,9 @@ return await builder.RunToExitCodeAsync("seg-coordinator", app =>
     app.UseCoordinatorAuth();
 
     app.MapSegHealthEndpoints();
+    // Behind the read scope like every other read: the metrics name models and workers. Prometheus sends the key as a
+    // bearer token (infra/prometheus/prometheus.yml).
+    app.MapSegMetricsEndpoint(metrics => metrics.RequireScope(ApiScopes.Read));
     app.MapOpenApi().RequireScope(ApiScopes.Read);
     app.MapSweepsApi();
     app.MapImagesApi();

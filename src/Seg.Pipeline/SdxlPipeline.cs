@@ -104,7 +104,11 @@ public sealed class SdxlPipeline : IDisposable
 
         // 2. Encode the prompt.
         var textWatch = Stopwatch.StartNew();
-        var prompts = _text.Encode(request.Prompt, request.NegativePrompt, request.UsesCfg, textClock);
+        EncodedPrompts prompts;
+        using (PipelineTelemetry.ActivitySource.StartActivity("seg.encode_prompt"))
+        {
+            prompts = _text.Encode(request.Prompt, request.NegativePrompt, request.UsesCfg, textClock);
+        }
         textWatch.Stop();
         foreach (var warning in prompts.Warnings)
         {
@@ -138,6 +142,9 @@ public sealed class SdxlPipeline : IDisposable
         // One layout and one binding (constants on the device) per SEG state: a guidance window switches between two.
         var layouts = new Dictionary<bool, (BatchLayout Layout, UNetBinding Binding)>();
         var denoise = Stopwatch.StartNew();
+        var denoiseSpan = PipelineTelemetry.ActivitySource.StartActivity("seg.denoise");
+        denoiseSpan?.SetTag("seg.steps", request.Steps);
+        denoiseSpan?.SetTag("seg.images", images);
         var guided = new float[latentSize];
         var deviceResident = _sessions.ActiveProvider == ExecutionProviderKind.Cuda && _options.ExecutionProvider.CudaSettings.EnableCudaGraph;
 
@@ -187,16 +194,20 @@ public sealed class SdxlPipeline : IDisposable
             {
                 binding.Dispose();
             }
+            denoiseSpan?.Dispose();
         }
         denoise.Stop();
 
         // 6. Decode, one image at a time to bound the VAE's memory at large sizes.
         var vaeWatch = Stopwatch.StartNew();
         var pixels = new byte[images][];
-        for (var v = 0; v < images; v++)
+        using (PipelineTelemetry.ActivitySource.StartActivity("seg.vae_decode"))
         {
-            var index = v;
-            pixels[v] = RunCancellable(() => _vae.Decode(latents[index], 1, latentHeight, latentWidth, runOptions, vaeClock), cancellationToken)[0];
+            for (var v = 0; v < images; v++)
+            {
+                var index = v;
+                pixels[v] = RunCancellable(() => _vae.Decode(latents[index], 1, latentHeight, latentWidth, runOptions, vaeClock), cancellationToken)[0];
+            }
         }
         vaeWatch.Stop();
         total.Stop();

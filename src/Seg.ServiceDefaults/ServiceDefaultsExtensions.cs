@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -6,7 +8,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -20,35 +27,106 @@ namespace Seg.ServiceDefaults;
 public static class ServiceDefaultsExtensions
 {
     /// <summary>
-    /// OpenTelemetry traces and metrics for ASP.NET Core, HttpClient, MassTransit and Seg's own source, exported
-    /// over OTLP, when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the standard variable); a liveness health check
-    /// tagged <c>live</c>.
+    /// OpenTelemetry (settings in <see cref="TelemetryOptions"/>): metrics of Seg's meter, MassTransit, ASP.NET Core and
+    /// HttpClient served on <c>/metrics</c> for Prometheus (<see cref="MapSegMetricsEndpoint"/>) and also exported over
+    /// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; traces of Seg's sources, the pipeline, MassTransit, ASP.NET
+    /// Core, HttpClient, Npgsql and the Azure SDK, exported over OTLP when that endpoint is set. A liveness health
+    /// check tagged <c>live</c>.
     /// </summary>
     public static TBuilder AddSegServiceDefaults<TBuilder>(this TBuilder builder, string serviceName)
         where TBuilder : IHostApplicationBuilder
     {
-        // Spans and metrics cost CPU on every message; collect them only when there is somewhere to send them.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        builder.Services.AddOptions<TelemetryOptions>().Bind(builder.Configuration.GetSection(TelemetryOptions.Section));
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Spans cost CPU on every message; make them only when there is somewhere to send them.
+        var tracing = telemetry.Tracing && otlp;
+        if (!tracing && !telemetry.Metrics && !otlp)
         {
-            builder.Services.AddOpenTelemetry()
-                .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()))
-                .WithTracing(tracing => tracing
-                    .AddSource(SegTelemetry.Name)
-                    .AddSource("MassTransit")
-                    .AddAspNetCoreInstrumentation(options => options.Filter = context =>
-                        !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
-                    .AddHttpClientInstrumentation())
-                .WithMetrics(metrics => metrics
+            builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+            return builder;
+        }
+
+        var open = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName, serviceVersion: typeof(ServiceDefaultsExtensions).Assembly.GetName().Version?.ToString()));
+        if (tracing)
+        {
+            // The Azure SDK makes its spans (blob upload, container checks) only when this switch is on (see
+            // https://learn.microsoft.com/dotnet/azure/sdk/tracing).
+            AppContext.SetSwitch("Azure.Experimental.EnableActivitySource", true);
+            open.WithTracing(traces => traces
+                .AddSource(SegTelemetry.Name)
+                .AddSource(SegTelemetry.PipelineSourceName)
+                .AddSource("MassTransit")
+                .AddSource("Azure.*")
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsProbeOrScrape(context.Request.Path))
+                .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ =>
+                    // The Azure SDK traces its own requests (with the storage attributes); a second span each says nothing more.
+                    !IsAzureSdkSpan(Activity.Current?.Parent) && !IsAzureSdkSpan(Activity.Current))
+                .AddNpgsql()
+                .AddOtlpExporter());
+        }
+
+        if (telemetry.Metrics || otlp)
+        {
+            open.WithMetrics(metrics =>
+            {
+                metrics
+                    // Seconds from milliseconds (a PNG) to minutes (an SDXL render on a slow card); the default buckets are for milliseconds.
+                    .AddView(instrument => instrument is Histogram<double> && instrument.Meter.Name == SegTelemetry.Name && instrument.Unit == "s"
+                        ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+                        : null)
                     .AddMeter(SegTelemetry.Name)
                     .AddMeter("MassTransit")
                     .AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation())
-                .UseOtlpExporter();
+                    .AddHttpClientInstrumentation();
+                if (telemetry.Metrics)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (otlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
+        }
+
+        if (otlp)
+        {
+            // Logs carry the trace id of the span they were written in: the collector joins them to the traces.
+            builder.Logging.AddOpenTelemetry(logging => logging.AddOtlpExporter());
         }
 
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
         return builder;
     }
+
+    /// <summary>
+    /// Maps <see cref="TelemetryOptions.MetricsPath"/> (Prometheus exposition) when metrics are on, and lets the caller
+    /// secure it (the coordinator asks for a key with the <c>read</c> scope).
+    /// </summary>
+    /// <param name="app">The application.</param>
+    /// <param name="secure">Applied to the endpoint (authorization), when it is mapped.</param>
+    /// <returns><paramref name="app"/>.</returns>
+    public static IEndpointRouteBuilder MapSegMetricsEndpoint(this IEndpointRouteBuilder app, Action<IEndpointConventionBuilder> secure)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(secure);
+        if (app.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value.Metrics)
+        {
+            secure(app.MapPrometheusScrapingEndpoint(TelemetryOptions.MetricsPath));
+        }
+
+        return app;
+    }
+
+    private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+    private static bool IsAzureSdkSpan(Activity? activity) => activity?.Source.Name.StartsWith("Azure.", StringComparison.Ordinal) == true;
+
+    private static bool IsProbeOrScrape(PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments(TelemetryOptions.MetricsPath);
 
     /// <summary>The name of the broker's readiness check (MassTransit's bus health).</summary>
     public const string BrokerCheck = "broker";
@@ -91,6 +169,7 @@ public static class ServiceDefaultsExtensions
                 health.MinimalFailureStatus = HealthStatus.Unhealthy;
             });
             configureConsumers(bus);
+            bus.AddBusObserver<BrokerConnectionObserver>();
             if (inMemory)
             {
                 bus.UsingInMemory((context, cfg) =>

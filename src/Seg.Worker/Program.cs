@@ -3,7 +3,7 @@ using Seg.Storage;
 using Seg.Worker;
 
 // The GPU worker: consumes render tasks, one render slot per device, writes blob + provenance, publishes events. A small
-// HTTP listener serves /healthz and /readyz (database, broker, blob store) for probes.
+// HTTP listener serves /healthz and /readyz (database, broker, blob store) for probes and /metrics for Prometheus.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
@@ -19,4 +19,9 @@ builder.Services.AddSegMassTransit(builder.Configuration, bus => bus.AddWorkerCo
 
 // Exits non-zero on a fatal error (bad settings, an unusable device, no bus within its bound, a background service
 // that threw), so that compose or Kubernetes restarts the worker.
-return await builder.RunToExitCodeAsync("seg-worker", app => app.MapSegHealthEndpoints());
+return await builder.RunToExitCodeAsync("seg-worker", app =>
+{
+    app.MapSegHealthEndpoints();
+    // Open like the probes: the worker holds no API keys, serves nothing else, and its metrics carry no task or user data.
+    app.MapSegMetricsEndpoint(metrics => metrics.AllowAnonymous());
+});

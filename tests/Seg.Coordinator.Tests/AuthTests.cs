@@ -98,6 +98,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         ("GET", "/sweeps/{id:guid}/grid", ApiScopes.Read),
         ("GET", "/images/{taskId:guid}", ApiScopes.Read),
         ("GET", "/workers", ApiScopes.Read),
+        ("GET", "/metrics", ApiScopes.Read),
     ];
 
     /// <summary>The open routes: the probes, and the sign-in form (which must be reachable without a key).</summary>
@@ -268,9 +269,9 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
             return new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
         }
 
-        if (route == "/api/workers")
+        if (route is "/api/workers" or "/metrics")
         {
-            return new HttpRequestMessage(HttpMethod.Get, "/api/workers");
+            return new HttpRequestMessage(HttpMethod.Get, route);
         }
 
         var sweep = await app.SubmitAsync(Sweep);

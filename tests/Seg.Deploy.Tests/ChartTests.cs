@@ -244,6 +244,50 @@ public sealed partial class ChartTests(DeployFixture fixture)
     }
 
     [Fact]
+    public async Task The_monitoring_example_scrapes_the_coordinator_with_its_key_and_the_workers_and_ships_every_dashboard_to_the_sidecar()
+    {
+        var (manifests, _) = await RenderAsync("kube-prometheus-stack.yaml");
+        Assert.Empty(manifests.SchemaErrors);
+        var monitor = Assert.Single(manifests.OfKind("ServiceMonitor"));
+        Assert.Equal("kube-prometheus-stack", (string)monitor["metadata"]!["labels"]!["release"]!);
+        Assert.Equal("coordinator", (string)monitor["spec"]!["selector"]!["matchLabels"]!["app.kubernetes.io/component"]!);
+        var endpoint = monitor["spec"]!["endpoints"]!.AsArray().Single()!;
+        Assert.Equal("/metrics", (string)endpoint["path"]!);
+        Assert.Equal("http", (string)endpoint["port"]!);
+        // The coordinator's /metrics needs the read scope: the key goes as a bearer token, from the Secret the example's
+        // second API key (scope read) reads too.
+        Assert.Equal("Bearer", (string)endpoint["authorization"]!["type"]!);
+        Assert.Equal("seg-farm-metrics", (string)endpoint["authorization"]!["credentials"]!["name"]!);
+        var pods = Assert.Single(manifests.OfKind("PodMonitor"));
+        Assert.Equal("worker", (string)pods["spec"]!["selector"]!["matchLabels"]!["app.kubernetes.io/component"]!);
+        Assert.Equal("http", (string)pods["spec"]!["podMetricsEndpoints"]!.AsArray().Single()!["port"]!);
+
+        var dashboards = manifests.OfKind("ConfigMap").Where(c => c["metadata"]!["labels"]!["grafana_dashboard"] is not null).ToList();
+        var files = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "infra", "grafana", "dashboards"), "*.json");
+        Assert.Equal(files.Length, dashboards.Count);
+        foreach (var file in files)
+        {
+            var map = Assert.Single(dashboards, d => d["data"]!.AsObject().ContainsKey(Path.GetFileName(file)));
+            Assert.Equal("1", (string)map["metadata"]!["labels"]!["grafana_dashboard"]!);
+            // The same dashboard as infra/grafana/dashboards (the chart links to those files).
+            Assert.Equal(JsonNode.Parse(File.ReadAllText(file))!.ToJsonString(), JsonNode.Parse((string)map["data"]![Path.GetFileName(file)]!)!.ToJsonString());
+        }
+
+        // Off by default: no CRD objects where the Prometheus Operator is not installed.
+        var (defaults, _) = await RenderAsync(Defaults);
+        Assert.Empty(defaults.OfKind("ServiceMonitor"));
+        Assert.Empty(defaults.OfKind("PodMonitor"));
+    }
+
+    [Fact]
+    public async Task A_service_monitor_without_its_key_secret_is_refused_with_what_to_do()
+    {
+        var template = await _chart.TemplateAsync([SegFarmChart.TestValues("service-monitor-without-secret.yaml")]);
+        Assert.False(template.Succeeded, template.ToString());
+        Assert.Contains("metrics.serviceMonitor.bearerTokenSecret.name", template.Stderr);
+    }
+
+    [Fact]
     public async Task Two_coordinator_replicas_are_allowed()
     {
         var manifests = await _chart.RenderAsync([], new Dictionary<string, string>());

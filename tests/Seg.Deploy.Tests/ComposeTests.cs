@@ -21,6 +21,7 @@ public sealed class ComposeTests(DeployFixture fixture)
             ["POSTGRES_PASSWORD"] = "postgres-secret",
             ["RABBITMQ_PASSWORD"] = "rabbit-secret",
             ["SEG_API_KEY_SHA256"] = new string('a', 64),
+            ["SEG_METRICS_API_KEY_SHA256"] = new string('b', 64),
         };
         foreach (var (key, value) in more ?? [])
         {
@@ -55,6 +56,7 @@ public sealed class ComposeTests(DeployFixture fixture)
     [InlineData("POSTGRES_PASSWORD")]
     [InlineData("RABBITMQ_PASSWORD")]
     [InlineData("SEG_API_KEY_SHA256")]
+    [InlineData("SEG_METRICS_API_KEY_SHA256")]
     public async Task A_secret_left_empty_stops_compose_with_its_name(string secret)
     {
         using var env = UserEnvFile(new() { [secret] = "" });
@@ -110,7 +112,43 @@ public sealed class ComposeTests(DeployFixture fixture)
         // Azurite keeps its data in a volume (not in memory); PostgreSQL and RabbitMQ too.
         Assert.Contains("--location /data", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
         Assert.DoesNotContain("inMemoryPersistence", (string)ComposeProject.Service(resolved, "azurite")["command"]!);
-        Assert.Equal(["azurite-data", "postgres-data", "rabbitmq-data", "worker-cache"], resolved["volumes"]!.AsObject().Select(v => v.Key).Order());
+        Assert.Equal(["azurite-data", "grafana-data", "postgres-data", "prometheus-data", "rabbitmq-data", "worker-cache"], resolved["volumes"]!.AsObject().Select(v => v.Key).Order());
+    }
+
+    [Fact]
+    public async Task The_observability_profile_runs_prometheus_with_the_metrics_key_and_grafana_with_the_provisioning_mounted()
+    {
+        using var env = UserEnvFile(new() { ["SEG_GRAFANA_DB_PASSWORD"] = "reader-secret" });
+        var resolved = await _compose.ResolveAsync(env.Path, "observability");
+        Assert.Contains("/etc/prometheus/prometheus.yml", ComposeProject.MountPaths(resolved, "prometheus"));
+        Assert.Contains("/etc/prometheus/coordinator-token", ComposeProject.MountPaths(resolved, "prometheus"));
+        Assert.Contains("/etc/grafana/provisioning", ComposeProject.MountPaths(resolved, "grafana"));
+        Assert.Contains("/var/lib/grafana/dashboards/seg", ComposeProject.MountPaths(resolved, "grafana"));
+        var grafana = ComposeProject.Environment(resolved, "grafana");
+        Assert.Equal("seg_grafana", grafana["SEG_GRAFANA_DB_USER"]);
+        Assert.Equal("reader-secret", grafana["SEG_GRAFANA_DB_PASSWORD"]);
+        Assert.Equal("http://prometheus:9090", grafana["SEG_PROMETHEUS_URL"]);
+        var coordinator = ComposeProject.Environment(resolved, "coordinator");
+        Assert.Equal("read", coordinator["Auth__ApiKeys__1__Scopes__0"]);
+        Assert.Equal(new string('b', 64), coordinator["Auth__ApiKeys__1__KeySha256"]);
+
+        // The scrape configuration sends the key to the coordinator (its /metrics needs the read scope), not to the workers.
+        var prometheus = System.IO.File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "infra", "prometheus", "prometheus.yml"));
+        var coordinatorJob = prometheus[prometheus.IndexOf("job_name: seg-coordinator", StringComparison.Ordinal)..prometheus.IndexOf("job_name: seg-worker", StringComparison.Ordinal)];
+        Assert.Contains("credentials_file: /etc/prometheus/coordinator-token", coordinatorJob);
+        Assert.Contains("coordinator:8080", coordinatorJob);
+        // The provisioned datasources are the ones the dashboards name.
+        var datasources = System.IO.File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "infra", "grafana", "provisioning", "datasources", "seg.yaml"));
+        foreach (var dashboard in Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "infra", "grafana", "dashboards"), "*.json"))
+        {
+            foreach (System.Text.RegularExpressions.Match uid in System.Text.RegularExpressions.Regex.Matches(System.IO.File.ReadAllText(dashboard), "\"uid\": \"(seg-[a-z]+)\""))
+            {
+                if (uid.Groups[1].Value is "seg-prometheus" or "seg-postgres")
+                {
+                    Assert.Contains($"uid: {uid.Groups[1].Value}", datasources);
+                }
+            }
+        }
     }
 
     [Fact]
@@ -120,6 +158,9 @@ public sealed class ComposeTests(DeployFixture fixture)
         [
             ComposeProject.DefaultFile,
             Path.Combine(TestPaths.RepoRoot, "infra", "otel", "collector.yaml"),
+            Path.Combine(TestPaths.RepoRoot, "infra", "prometheus", "prometheus.yml"),
+            Path.Combine(TestPaths.RepoRoot, "infra", "prometheus", "prometheus-dev.yml"),
+            .. Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "infra", "grafana", "provisioning"), "*.yaml", SearchOption.AllDirectories),
             Path.Combine(SegFarmChart.DefaultFolder, "Chart.yaml"),
             Path.Combine(SegFarmChart.DefaultFolder, "values.yaml"),
             .. SegFarmChart.Examples,

@@ -131,6 +131,7 @@ public sealed class ConfigParityTests(DeployFixture fixture)
             ["RABBITMQ_PASSWORD"] = TestServices.RabbitPassword,
             ["SEG_API_KEY_NAME"] = "compose-admin",
             ["SEG_API_KEY_SHA256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey))),
+            ["SEG_METRICS_API_KEY_SHA256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AdminKey + "-metrics"))),
             ["SEG_RENDER_QUEUE"] = farm.RenderQueue,
             ["SEG_BLOB_CONTAINER"] = farm.BlobContainer,
             ["SEG_MODELS_DIR"] = farm.ModelsFolder,

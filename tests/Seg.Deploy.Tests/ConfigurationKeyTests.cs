@@ -145,7 +145,7 @@ public sealed class ConfigurationKeyTests(DeployFixture fixture)
 
     /// <summary>.env.example with its secrets filled in.</summary>
     private static TemporaryFile UserEnvFile() =>
-        ComposeProject.WriteEnvFile(new Dictionary<string, string> { ["POSTGRES_PASSWORD"] = "p", ["RABBITMQ_PASSWORD"] = "r", ["SEG_API_KEY_SHA256"] = new string('a', 64) });
+        ComposeProject.WriteEnvFile(new Dictionary<string, string> { ["POSTGRES_PASSWORD"] = "p", ["RABBITMQ_PASSWORD"] = "r", ["SEG_API_KEY_SHA256"] = new string('a', 64), ["SEG_METRICS_API_KEY_SHA256"] = new string('b', 64) });
 
     private static void CopyFolder(string from, string to)
     {

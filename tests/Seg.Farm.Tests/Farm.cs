@@ -48,10 +48,16 @@ public sealed class Farm : IAsyncDisposable
     /// Starts <paramref name="coordinators"/> coordinator processes (replicas on the one database and broker; <see cref="Http"/>
     /// talks to the first) and <paramref name="workers"/> worker processes, and waits until all are ready.
     /// </summary>
+    /// <param name="workers">Worker processes.</param>
+    /// <param name="maxInFlight">The coordinator's in-flight bound.</param>
+    /// <param name="workerSettings">Settings for the workers only.</param>
+    /// <param name="coordinators">Coordinator processes (replicas).</param>
+    /// <param name="coordinatorSettings">Settings for the coordinators only.</param>
+    /// <param name="settings">Settings for every process (telemetry, say).</param>
     public static async Task<Farm> StartAsync(int workers, int maxInFlight = 32, IReadOnlyDictionary<string, string>? workerSettings = null,
-        int coordinators = 1, IReadOnlyDictionary<string, string>? coordinatorSettings = null)
+        int coordinators = 1, IReadOnlyDictionary<string, string>? coordinatorSettings = null, IReadOnlyDictionary<string, string>? settings = null)
     {
-        var farm = new Farm();
+        var farm = new Farm { _settings = settings ?? new Dictionary<string, string>() };
         try
         {
             await farm._database.CreateAsync();
@@ -110,11 +116,13 @@ public sealed class Farm : IAsyncDisposable
     /// <summary>Starts one more worker process.</summary>
     public FarmProcess StartWorker(string workerId, IReadOnlyDictionary<string, string>? settings = null)
     {
+        var url = new Uri($"http://127.0.0.1:{FreePort()}/");
+        WorkerUrls.Add(url);
         var environment = new Dictionary<string, string>(Common())
         {
             ["Worker__WorkerId"] = workerId,
             // Its own port for the probes: several workers run on this machine.
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort()}/",
+            ["ASPNETCORE_URLS"] = url.ToString(),
             ["Worker__Devices__0"] = "cpu",
             ["Worker__CpuSlots"] = "1",
             ["Worker__ModelRoot"] = Path.Combine(CacheFolder, "models"),
@@ -131,7 +139,23 @@ public sealed class Farm : IAsyncDisposable
         return worker;
     }
 
-    private Dictionary<string, string> Common() => new()
+    private IReadOnlyDictionary<string, string> _settings = new Dictionary<string, string>();
+
+    /// <summary>Base address of each worker's HTTP listener (probes and metrics), in start order.</summary>
+    public List<Uri> WorkerUrls { get; } = [];
+
+    private Dictionary<string, string> Common()
+    {
+        var common = CommonBase();
+        foreach (var (key, value) in _settings)
+        {
+            common[key] = value;
+        }
+
+        return common;
+    }
+
+    private Dictionary<string, string> CommonBase() => new()
     {
         ["ConnectionStrings__Postgres"] = Database,
         ["ConnectionStrings__Blobs"] = TestServices.Blobs,
@@ -266,7 +290,7 @@ public sealed class Farm : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -23,7 +23,7 @@ public sealed class SqliteSchemaTests(SqliteDatabaseFixture database) : IClassFi
 
         Assert.Equal(
             ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
-             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends"],
+             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends", "trace_parent"],
             await QueryAsync<string>("SELECT name FROM pragma_table_info('render_tasks') ORDER BY cid"));
         Assert.Equal(["TEXT"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'parameters_json'"));
         Assert.Equal(["REAL"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'seg_blur_sigma'"));

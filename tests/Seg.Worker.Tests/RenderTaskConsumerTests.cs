@@ -383,7 +383,7 @@ public sealed class SpanRecorder : IDisposable
     public IReadOnlyList<Activity> Completed => _completed.ToList();
 
     public Activity Single(string name, Guid taskId) =>
-        Assert.Single(Completed, a => a.OperationName == name && Equals(a.GetTagItem("seg.task_id"), taskId));
+        Assert.Single(Completed, a => a.OperationName == name && Equals(a.GetTagItem(Seg.ServiceDefaults.SegTelemetry.TaskIdTag), taskId.ToString()));
 
     public void Dispose() => _listener.Dispose();
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -131,7 +132,7 @@ public sealed partial class DispatchRound(
             return 0;
         }
 
-        using var activity = SegTelemetry.ActivitySource.StartActivity("dispatch");
+        using var activity = SegTelemetry.ActivitySource.StartActivity("seg.dispatch");
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await claims.LockRoundAsync(cancellationToken).ConfigureAwait(false);
         // Again under the lock: another replica's round may have filled the room meanwhile.
@@ -182,7 +183,17 @@ public sealed partial class DispatchRound(
                 continue;
             }
 
-            await endpoint.Send(message, context => context.CorrelationId = task.Id, sendTimeout.Token).ConfigureAwait(false);
+            // The task's trace (begun at submit) continues here; MassTransit's send span and everything after are its children.
+            using (var span = SegTelemetry.StartTaskActivity($"send {options.Value.RenderTaskQueue}", ActivityKind.Producer, task.TraceParent))
+            {
+                SegTelemetry.SetTaskTags(span, task.Id, task.SweepId, message.Parameters);
+                span?.SetTag("messaging.system", "rabbitmq");
+                span?.SetTag("messaging.operation.type", "send");
+                span?.SetTag("messaging.destination.name", options.Value.RenderTaskQueue);
+                span?.SetTag("seg.attempt", message.Attempt);
+                await endpoint.Send(message, context => context.CorrelationId = task.Id, sendTimeout.Token).ConfigureAwait(false);
+            }
+
             sent.Add(task);
         }
 

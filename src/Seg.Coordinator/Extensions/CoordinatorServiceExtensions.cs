@@ -97,6 +97,7 @@ public static class CoordinatorServiceExtensions
         services.TryAddScoped<InFlightRecovery>();
         services.AddHostedService<TaskDispatcher>();
         services.AddHostedService<StuckTaskMonitor>();
+        services.AddHostedService<TaskCountSampler>();
         return services;
     }
 

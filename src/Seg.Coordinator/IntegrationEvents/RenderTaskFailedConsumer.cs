@@ -18,6 +18,7 @@ public sealed partial class RenderTaskFailedConsumer(SweepProgress progress, Coo
     {
         var failed = context.Message;
         metrics.TaskEnded("failed");
+        metrics.TaskFailed(failed.Permanent ? "permanent" : "retries_exhausted");
         LogFailed(failed.TaskId, failed.SweepId, failed.Worker, failed.Attempt, failed.Permanent, failed.Reason);
         await progress.TaskEndedAsync(failed.SweepId, context.CancellationToken).ConfigureAwait(false);
     }

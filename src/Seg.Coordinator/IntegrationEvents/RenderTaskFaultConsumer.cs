@@ -34,6 +34,7 @@ public sealed class RenderTaskFaultConsumer(TaskTransitions tasks, SweepProgress
         if (await tasks.TryMarkFailedAsync(task.TaskId, reason, 0, context.CancellationToken).ConfigureAwait(false))
         {
             metrics.TaskEnded("faulted");
+            metrics.TaskFailed("faulted");
         }
 
         await progress.TaskEndedAsync(task.SweepId, context.CancellationToken).ConfigureAwait(false);

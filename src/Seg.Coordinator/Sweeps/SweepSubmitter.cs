@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
@@ -172,7 +173,8 @@ public sealed class SweepSubmitter(
             spec.TaskId,
             checked((int)spec.TaskIndex),
             spec.Parameters.Model,
-            JsonSerializer.Serialize(spec.Parameters)));
+            JsonSerializer.Serialize(spec.Parameters),
+            SubmitSpan(sweepId, spec)));
 
         var result = await writer.InsertSweepAsync(sweep, tasks, cancellationToken).ConfigureAwait(false);
         activity?.SetTag("seg.sweep.id", result.SweepId);
@@ -185,5 +187,19 @@ public sealed class SweepSubmitter(
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The task's own trace begins here: a root span per task (linked to the submit request), whose traceparent the
+    /// task row keeps for the dispatch to continue. Null when tracing is off.
+    /// </summary>
+    private static string? SubmitSpan(Guid sweepId, RenderTaskSpec spec)
+    {
+        using var span = SegTelemetry.StartRootActivity("seg.task.submit", ActivityKind.Producer);
+        SegTelemetry.SetTaskTags(span, spec.TaskId, sweepId, spec.Parameters);
+        // Messaging conventions: the "create" operation of a message that is sent later (by the dispatcher).
+        span?.SetTag("messaging.operation.type", "create");
+        span?.SetTag("messaging.system", "rabbitmq");
+        return SegTelemetry.TraceParentOf(span);
     }
 }

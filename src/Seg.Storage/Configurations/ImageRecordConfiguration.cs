@@ -54,6 +54,7 @@ public sealed class ImageRecordConfiguration : IEntityTypeConfiguration<ImageRec
         builder.Property(i => i.ExecutionProvider).HasMaxLength(64);
         builder.Property(i => i.ImageSha256).HasMaxLength(64);
         builder.Property(i => i.BlobName).HasMaxLength(1024);
+        builder.Property(i => i.TraceId).HasMaxLength(32);
         builder.Property(i => i.BlobUri).HasMaxLength(2048);
 
         builder.HasOne<RenderTaskRecord>().WithOne().HasForeignKey<ImageRecord>(i => i.TaskId).OnDelete(DeleteBehavior.Cascade);

@@ -74,4 +74,10 @@ public sealed class ImageRecord
 
     /// <summary>When the image was stored (UTC).</summary>
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>
+    /// OpenTelemetry trace id (32 lower-case hex digits) of the render that stored this image, so a dashboard can go
+    /// from an image to its trace; null when tracing was off.
+    /// </summary>
+    public string? TraceId { get; set; }
 }

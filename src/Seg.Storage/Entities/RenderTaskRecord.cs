@@ -56,4 +56,10 @@ public sealed class RenderTaskRecord
     /// connection came back, or its worker stopped sending heartbeats.
     /// </summary>
     public int Resends { get; set; }
+
+    /// <summary>
+    /// W3C <c>traceparent</c> of the task's submit span (null when tracing was off at submit): the dispatch, the
+    /// broker, the worker's render and the completion continue this trace, so each task has one trace.
+    /// </summary>
+    public string? TraceParent { get; set; }
 }

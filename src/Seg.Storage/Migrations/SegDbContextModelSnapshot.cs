@@ -112,6 +112,11 @@ namespace Seg.Storage.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("timings_json");
 
+                    b.Property<string>("TraceId")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("trace_id");
+
                     b.Property<string>("WorkerHost")
                         .IsRequired()
                         .HasMaxLength(255)
@@ -305,6 +310,11 @@ namespace Seg.Storage.Migrations
                     b.Property<int>("TaskIndex")
                         .HasColumnType("integer")
                         .HasColumnName("task_index");
+
+                    b.Property<string>("TraceParent")
+                        .HasMaxLength(55)
+                        .HasColumnType("character varying(55)")
+                        .HasColumnName("trace_parent");
 
                     b.Property<string>("WorkerId")
                         .HasMaxLength(200)

@@ -5,7 +5,8 @@ namespace Seg.Storage.Tasks;
 /// <param name="TaskIndex">Position in the sweep's expansion, unique per sweep, &gt;= 0.</param>
 /// <param name="Model">Model name.</param>
 /// <param name="ParametersJson">Every resolved render parameter as JSON.</param>
-public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string ParametersJson);
+/// <param name="TraceParent">W3C <c>traceparent</c> of the task's submit span, or null when tracing is off.</param>
+public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string ParametersJson, string? TraceParent = null);
 
 /// <summary>Outcome of storing a sweep.</summary>
 /// <param name="SweepId">Id of the stored sweep, or of the earlier sweep with the same idempotency key.</param>

@@ -127,6 +127,15 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
             await importer.WriteAsync(sweep.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(0.0, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
             await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+            if (task.TraceParent is null)
+            {
+                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await importer.WriteAsync(task.TraceParent, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+            }
+
             count++;
         }
 
@@ -169,14 +178,14 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         {
             cancellationToken.ThrowIfCancellationRequested();
             ValidateTask(task);
-            object[] row =
+            object?[] row =
             [
                 task.Id, sweep.Id, task.TaskIndex, RenderTaskStatus.Pending, sweep.Priority, 0,
-                task.ParametersJson, task.Model, sweep.CreatedAt, 0.0, 0,
+                task.ParametersJson, task.Model, sweep.CreatedAt, 0.0, 0, task.TraceParent,
             ];
             for (var i = 0; i < row.Length; i++)
             {
-                parameters[i].Value = toProvider[i](row[i]);
+                parameters[i].Value = row[i] is null ? DBNull.Value : toProvider[i](row[i]);
             }
 
             command.ExecuteNonQuery();
@@ -203,6 +212,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         nameof(RenderTaskRecord.CreatedAt),
         nameof(RenderTaskRecord.GpuSeconds),
         nameof(RenderTaskRecord.Resends),
+        nameof(RenderTaskRecord.TraceParent),
     ];
 
     /// <summary>Columns written by COPY, in the order <see cref="CopyTasksAsync"/> writes them.</summary>

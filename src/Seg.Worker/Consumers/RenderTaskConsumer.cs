@@ -64,10 +64,9 @@ public sealed partial class RenderTaskConsumer(
     {
         var task = context.Message;
         using var activity = SegTelemetry.ActivitySource.StartActivity("seg.render_task");
-        activity?.SetTag("seg.task_id", task.TaskId);
-        activity?.SetTag("seg.sweep_id", task.SweepId);
-        activity?.SetTag("seg.model", task.Parameters.Model);
+        SegTelemetry.SetTaskTags(activity, task.TaskId, task.SweepId, task.Parameters);
         activity?.SetTag("seg.worker_id", _workerId);
+        activity?.SetTag("seg.attempt", task.Attempt);
 
         var start = await StartAsync(context, activity).ConfigureAwait(false);
         if (start is null)
@@ -205,6 +204,7 @@ public sealed partial class RenderTaskConsumer(
 
             image = await store.StoreAsync(task, render, cancellationToken).ConfigureAwait(false);
             gpuSeconds = render.GpuSeconds;
+            WorkerStats.RecordRender(task.Parameters.Model, StageSeconds(image), gpuSeconds);
         }
         else
         {

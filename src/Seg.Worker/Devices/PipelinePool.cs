@@ -15,6 +15,7 @@ public sealed partial class PipelinePool : IDisposable
     private readonly Channel<DeviceSlot> _free;
     private readonly ILogger<PipelinePool> _logger;
     private int _busy;
+    private readonly int[] _slotBusy;
 
     /// <summary>Creates the slots from the options (no model is loaded yet).</summary>
     /// <param name="options">Worker options.</param>
@@ -45,6 +46,7 @@ public sealed partial class PipelinePool : IDisposable
         }
 
         Slots = slots;
+        _slotBusy = new int[slots.Count];
         Devices = settings.ResolvedDevices;
         _free = Channel.CreateUnbounded<DeviceSlot>();
         foreach (var slot in slots)
@@ -61,6 +63,11 @@ public sealed partial class PipelinePool : IDisposable
 
     /// <summary>Slots rendering now.</summary>
     public int BusySlots => Volatile.Read(ref _busy);
+
+    /// <summary>Busy and total slots per device (<see cref="DeviceSlot.Device"/>), for the slot gauges.</summary>
+    /// <returns>One entry per device, in device order.</returns>
+    public IReadOnlyList<(string Device, int Busy, int Total)> SlotUsage() =>
+        [.. Slots.GroupBy(s => s.Device).Select(g => (g.Key, g.Count(s => Volatile.Read(ref _slotBusy[s.Index]) == 1), g.Count()))];
 
     /// <summary>Names of the models loaded on any slot.</summary>
     public IReadOnlyList<string> ModelsCached => Slots.SelectMany(s => s.LoadedModels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -97,6 +104,7 @@ public sealed partial class PipelinePool : IDisposable
         var watch = Stopwatch.StartNew();
         var slot = await _free.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _busy);
+        Volatile.Write(ref _slotBusy[slot.Index], 1);
         return new SlotLease(slot, watch.Elapsed, Release);
     }
 
@@ -113,6 +121,7 @@ public sealed partial class PipelinePool : IDisposable
     private void Release(DeviceSlot slot)
     {
         Interlocked.Decrement(ref _busy);
+        Volatile.Write(ref _slotBusy[slot.Index], 0);
         _free.Writer.TryWrite(slot);
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Seg.ServiceDefaults;
+using Seg.Worker.Devices;
 
 namespace Seg.Worker.Heartbeats;
 
@@ -13,6 +14,8 @@ public sealed class WorkerStats
     public static readonly TimeSpan ThroughputWindow = TimeSpan.FromMinutes(5);
 
     private static readonly Counter<long> Tasks = SegTelemetry.Meter.CreateCounter<long>("seg.worker.tasks", description: "Tasks a worker finished, by outcome.");
+    private static readonly Histogram<double> StageSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.render.stage.duration", "s", "Seconds per render stage (encode_prompt, denoise, decode, encode_png, upload, ...).");
+    private static readonly Counter<double> GpuSeconds = SegTelemetry.Meter.CreateCounter<double>("seg.worker.gpu_seconds", "s", "GPU-seconds spent rendering, by model.");
     private static readonly Histogram<double> RenderSeconds = SegTelemetry.Meter.CreateHistogram<double>("seg.worker.render.duration", "s", "GPU-seconds per rendered task.");
 
     private readonly TimeProvider _time;
@@ -23,11 +26,42 @@ public sealed class WorkerStats
 
     /// <summary>Creates the statistics, starting now.</summary>
     /// <param name="time">Clock.</param>
-    public WorkerStats(TimeProvider time)
+    /// <param name="pool">The render slots, for the slot gauges.</param>
+    public WorkerStats(TimeProvider time, PipelinePool pool)
     {
+        ArgumentNullException.ThrowIfNull(pool);
         _time = time;
         _started = time.GetUtcNow();
+        // Slots per device: a handful of series (devices), read from the pool at each scrape.
+        SegTelemetry.Meter.CreateObservableGauge("seg.worker.slots", () => pool.SlotUsage().Select(u => new Measurement<int>(u.Total, Device(u.Device))),
+            "{slot}", "Render slots per device");
+        SegTelemetry.Meter.CreateObservableGauge("seg.worker.slots.busy", () => pool.SlotUsage().Select(u => new Measurement<int>(u.Busy, Device(u.Device))),
+            "{slot}", "Render slots rendering now, per device");
+        foreach (var outcome in (string[])["succeeded", "failed", "failed_permanent"])
+        {
+            Tasks.Add(0, new KeyValuePair<string, object?>("outcome", outcome));
+        }
     }
+
+    /// <summary>
+    /// Records a fresh render: its seconds per stage (<see cref="Seg.Contracts.Messages.Stages"/>) in <c>seg.render.stage.duration</c>
+    /// and its GPU-seconds in <c>seg.worker.gpu_seconds</c> by model (models are few; tasks and sweeps are not labels).
+    /// </summary>
+    /// <param name="model">The task's model name.</param>
+    /// <param name="stageSeconds">Seconds per stage, as the provenance records them.</param>
+    /// <param name="gpuSeconds">The render's GPU-seconds.</param>
+    public static void RecordRender(string model, IReadOnlyDictionary<string, double> stageSeconds, double gpuSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(stageSeconds);
+        foreach (var (stage, seconds) in stageSeconds)
+        {
+            StageSeconds.Record(seconds, new KeyValuePair<string, object?>("stage", stage));
+        }
+
+        GpuSeconds.Add(gpuSeconds, new KeyValuePair<string, object?>("model", model));
+    }
+
+    private static KeyValuePair<string, object?> Device(string device) => new("device", device);
 
     /// <summary>Tasks that succeeded on this worker since it started.</summary>
     public long TasksDone => Interlocked.Read(ref _done);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
 using Seg.Pipeline;
 using Seg.Pipeline.Models;
+using Seg.ServiceDefaults;
 using Seg.Worker.Devices;
 using Seg.Worker.Models;
 
@@ -34,7 +35,11 @@ public sealed class PipelineTaskRenderer(PipelinePool pool, ModelResolver models
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
 
         var encode = Stopwatch.StartNew();
-        var png = TaskPngText.Add(image.ToPng(), task, hashes, _renderMode);
+        byte[] png;
+        using (SegTelemetry.ActivitySource.StartActivity("seg.encode_png"))
+        {
+            png = TaskPngText.Add(image.ToPng(), task, hashes, _renderMode);
+        }
         encode.Stop();
 
         var timings = image.Timings;

@@ -38,7 +38,7 @@ public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOp
         StoredImage stored;
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.upload"))
         {
-            span?.SetTag("seg.task_id", task.TaskId);
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
             var watch = Stopwatch.StartNew();
             stored = await UploadAsync(task, render.Png, cancellationToken).ConfigureAwait(false);
             timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
@@ -49,7 +49,11 @@ public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOp
         var record = NewRecord(task, render, stored, timings);
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.provenance"))
         {
-            span?.SetTag("seg.task_id", task.TaskId);
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
+            // Database conventions on the logical operation; Npgsql's own span below it carries the statement.
+            span?.SetTag("db.system.name", "postgresql");
+            span?.SetTag("db.operation.name", "INSERT");
+            span?.SetTag("db.collection.name", "images");
             if (await provenance.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
             {
                 return record;
@@ -99,6 +103,8 @@ public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOp
             ImageWidth = render.Width,
             ImageHeight = render.Height,
             ImageBytes = render.Png.Length,
+            // A sampled trace only: an unsampled one is in no backend to link to.
+            TraceId = Activity.Current is { Recorded: true } current ? current.TraceId.ToHexString() : null,
         };
     }
 }

@@ -17,10 +17,14 @@ if (!modules) {
 }
 const load = (path) => import(pathToFileURL(join(modules, path)).href);
 
-// apiVersion -> the folder of its models: core and built-in groups in kubernetes-models, KEDA's in its own package.
+// apiVersion -> the folder of its models: core and built-in groups in kubernetes-models, KEDA's and the Prometheus
+// Operator's (ServiceMonitor, PodMonitor) in their own packages.
 function modelPath(apiVersion, kind) {
   if (apiVersion.startsWith("keda.sh/")) {
     return join("@kubernetes-models/keda", apiVersion, `${kind}.js`);
+  }
+  if (apiVersion.startsWith("monitoring.coreos.com/")) {
+    return join("@kubernetes-models/prometheus-operator", apiVersion, `${kind}.js`);
   }
   return join("kubernetes-models", apiVersion, `${kind}.js`);
 }

@@ -1,0 +1,61 @@
+using Microsoft.EntityFrameworkCore;
+using Seg.Storage;
+using Seg.Storage.Entities;
+
+namespace Seg.Coordinator.Monitoring;
+
+/// <summary>
+/// Counts the tasks of the open sweeps by status every <see cref="Interval"/> for the <c>seg.tasks</c>,
+/// <c>seg.tasks.in_flight</c> and <c>seg.queue.depth</c> gauges. Sampled in the background because a scrape must not
+/// wait on the database, and restricted to open sweeps because finished ones only grow (their totals are the counters').
+/// </summary>
+/// <param name="scopes">Creates a scope (a database context) per sample.</param>
+/// <param name="metrics">Where the sample goes.</param>
+/// <param name="logger">Logger.</param>
+public sealed partial class TaskCountSampler(IServiceScopeFactory scopes, CoordinatorMetrics metrics, ILogger<TaskCountSampler> logger) : BackgroundService
+{
+    /// <summary>Time between samples: finer than Prometheus' usual 15 s scrape interval.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    private static readonly SweepStatus[] Open = [SweepStatus.Pending, SweepStatus.Running, SweepStatus.Paused];
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        try
+        {
+            do
+            {
+                await SampleAsync(stoppingToken).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SampleAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<SegDbContext>();
+            var counts = await db.RenderTasks.AsNoTracking()
+                .Where(t => db.Sweeps.Any(s => s.Id == t.SweepId && Open.Contains(s.Status)))
+                .GroupBy(t => t.Status)
+                .Select(g => new { Status = g.Key, Count = g.LongCount() })
+                .ToDictionaryAsync(g => g.Status, g => g.Count, cancellationToken).ConfigureAwait(false);
+            metrics.SetTaskCounts(new TaskStatusCounts(counts));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The database may be down for a while (an outage is waited out): keep the last sample, say so once per try.
+            LogSampleFailed(e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sampling the task counts for the metrics failed")]
+    private partial void LogSampleFailed(Exception exception);
+}
