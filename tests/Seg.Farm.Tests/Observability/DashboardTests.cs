@@ -80,7 +80,13 @@ public class DashboardTests(ITestOutputHelper output)
             await GrantReaderAsync(farm.Database);
             var values = new Dictionary<string, string>
             {
-                ["sweep"] = id.ToString(), ["model"] = "", ["prompt"] = "cat", ["seed"] = "", ["model_hash"] = "", ["software"] = "", ["patch"] = "",
+                ["sweep"] = id.ToString(),
+                ["model"] = "",
+                ["prompt"] = "cat",
+                ["seed"] = "",
+                ["model_hash"] = "",
+                ["software"] = "",
+                ["patch"] = "",
             };
             await using var reader = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(farm.Database) { Username = "seg_grafana", Password = null }.ConnectionString);
             await reader.OpenAsync();
