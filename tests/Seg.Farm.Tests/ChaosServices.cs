@@ -29,7 +29,7 @@ public sealed partial class ChaosServices : IAsyncDisposable
         var services = new ChaosServices(name);
         try
         {
-            await services.RunScriptAsync("start");
+            await services.RunScriptAsync("start", "rabbitmq", "postgres", "azurite");
             foreach (Match line in ExportLine().Matches(await File.ReadAllTextAsync(Path.Combine(services._runFolder, "env"))))
             {
                 var variable = line.Groups["name"].Value;
@@ -99,7 +99,7 @@ public sealed partial class ChaosServices : IAsyncDisposable
     {
         try
         {
-            await RunScriptAsync("stop");
+            await RunScriptAsync("stop", "rabbitmq", "postgres", "azurite");
         }
         finally
         {
