@@ -165,7 +165,7 @@ public class RunCommandTests(SegProcess seg) : IClassFixture<SegProcess>
         Assert.Contains("sweep demo: succeeded, 16 succeeded, 0 failed", stdout);
         Assert.Contains("GPU-seconds", stdout);
         var database = Path.Combine(seg.WorkDir, "demo", "provenance.db");
-        Assert.Contains($"provenance: {database} (SQLite: tables images, render_tasks, sweeps, workers)", stdout);
+        Assert.Contains($"provenance: {database} (SQLite: tables images, render_tasks, sweep_counters, sweeps, workers)", stdout);
 
         // Nested once, named so that a person can tell them apart; the task id is in the PNG's provenance.
         var imagesFolder = Path.Combine(seg.WorkDir, "demo", "images");

@@ -104,7 +104,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
     /// <summary>The open routes: the probes, and the sign-in form (which must be reachable without a key).</summary>
     private static readonly string[] OpenRoutes = ["/healthz", "/readyz", "/signin"];
 
-    private static bool IsPage(string route) => !route.StartsWith("/api", StringComparison.Ordinal) && !route.StartsWith("/openapi", StringComparison.Ordinal);
+    private static bool IsPage(string route) => !route.StartsWith("/api", StringComparison.Ordinal) && !route.StartsWith("/openapi", StringComparison.Ordinal) && route != "/metrics";
 
     [Fact]
     public void The_table_covers_every_endpoint_and_only_the_probes_are_open()
