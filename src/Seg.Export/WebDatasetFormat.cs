@@ -13,6 +13,9 @@ internal sealed class WebDatasetFormat : IShardFormat
     /// <summary>The size of a tar header and the unit of padding.</summary>
     private const int Block = 512;
 
+    // What a sample's KEY.json is allowed for when sizing shards by bytes: eight tar blocks (its provenance is about 2 kB).
+    private const int JsonAllowance = 8 * Block;
+
     private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
     public ExportFormat Format => ExportFormat.WebDataset;
@@ -41,7 +44,7 @@ internal sealed class WebDatasetFormat : IShardFormat
         }
     }
 
-    public long SizeOf(ExportSample sample) => 2 * Block + Padded(sample.Png.Length) + Padded(4096);
+    public long SizeOf(ExportSample sample) => 2 * Block + Padded(sample.Png.Length) + Padded(JsonAllowance);
 
     /// <summary>Reads samples back from a tar stream written by this format (the farm's export stream).</summary>
     public static async IAsyncEnumerable<ExportSample> ReadSamplesAsync(Stream tarStream, string what, [EnumeratorCancellation] CancellationToken cancellationToken)

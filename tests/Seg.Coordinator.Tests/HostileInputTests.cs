@@ -47,7 +47,7 @@ public sealed class HostileInputTests(HostileInputFixture app) : IClassFixture<H
         { "10,000 tags", "application/json", J("\"tags\": {" + string.Join(", ", Enumerable.Range(0, 10_000).Select(i => $"\"t{i}\": \"x\"")) + "}"), "tags", "at most 32 tags" },
         { "a 1 MB tag value", "application/yaml", Y("tags: {owner: " + new string('x', 1 << 20) + "}"), "tags.owner", "at most 256 characters" },
         { "a 257-character tag value", "application/json", J("\"tags\": {\"k\": \"" + new string('v', 257) + "\"}"), "tags.k", "at most 256 characters (got 257)" },
-        { "a 65-character tag name", "application/yaml", Y("tags: {" + new string('k', 65) + ": x}"), "tags", "tag names of at most 64 characters" },
+        { "a 129-character tag name", "application/yaml", Y("tags: {" + new string('k', 129) + ": x}"), "tags", "tag names of at most 128 characters" },
         { "a blank tag name", "application/yaml", Y("tags: {' ': x}"), "tags", "not blank" },
         { "tags as a list", "application/yaml", Y("tags: [a, b]"), "tags", "" },
         { "a tag value that is a mapping", "application/yaml", Y("tags: {a: {b: c}}"), "tags.a", "" },

@@ -30,7 +30,7 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'render_tasks' ORDER BY ordinal_position");
         Assert.Equal(
             ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
-             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends", "trace_parent"],
+             "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "trace_parent", "resends"],
             renderTaskColumns);
 
         var dispatch = Assert.Single(await QueryStringsAsync(

@@ -50,7 +50,7 @@ internal static class ModelHashBench
     private static string SparseModel(string folder, double sizeGb)
     {
         var unet = Directory.CreateDirectory(Path.Combine(folder, "unet")).FullName;
-        File.WriteAllBytes(Path.Combine(unet, "model.onnx"), new byte[4096]);
+        File.WriteAllBytes(Path.Combine(unet, "model.onnx"), new byte[4 << 10]);
         using (var data = new FileStream(Path.Combine(unet, "model.onnx_data"), FileMode.CreateNew))
         {
             data.SetLength((long)(sizeGb * 1e9));

@@ -27,8 +27,8 @@ public sealed record SweepLimits
     /// <summary>Most tags on one sweep. Default 32: tags label a sweep; they are no store for data.</summary>
     public int MaxTags { get; init; } = 32;
 
-    /// <summary>Longest tag name, in characters. Default 64.</summary>
-    public int MaxTagKeyLength { get; init; } = 64;
+    /// <summary>Longest tag name, in characters. Default 128.</summary>
+    public int MaxTagKeyLength { get; init; } = 128;
 
     /// <summary>Longest tag value, in characters. Default 256 (every sweep list carries its tags).</summary>
     public int MaxTagValueLength { get; init; } = 256;
