@@ -42,11 +42,11 @@ public sealed partial class TaskCountSampler(IServiceScopeFactory scopes, Coordi
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<SegDbContext>();
-            var counts = await db.RenderTasks.AsNoTracking()
-                .Where(t => db.Sweeps.Any(s => s.Id == t.SweepId && Open.Contains(s.Status)))
-                .GroupBy(t => t.Status)
-                .Select(g => new { Status = g.Key, Count = g.LongCount() })
-                .ToDictionaryAsync(g => g.Status, g => g.Count, cancellationToken).ConfigureAwait(false);
+            // The open sweeps' counter rows (one per sweep, kept with every task change), not a scan of their tasks.
+            var open = await db.SweepCounters.AsNoTracking()
+                .Where(c => db.Sweeps.Any(s => s.Id == c.SweepId && Open.Contains(s.Status)))
+                .ToListAsync(cancellationToken).ConfigureAwait(false);
+            var counts = Enum.GetValues<RenderTaskStatus>().ToDictionary(status => status, status => open.Sum(c => (long)c.Of(status)));
             metrics.SetTaskCounts(new TaskStatusCounts(counts));
         }
         catch (Exception e) when (e is not OperationCanceledException)
