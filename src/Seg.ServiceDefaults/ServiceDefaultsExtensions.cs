@@ -58,7 +58,9 @@ public static class ServiceDefaultsExtensions
                 .AddSource(SegTelemetry.Name)
                 .AddSource(SegTelemetry.PipelineSourceName)
                 .AddSource("MassTransit")
-                .AddSource("Azure.*")
+                // The storage clients' spans (BlobClient.Upload, with the storage attributes), not Azure.Core.Http's
+                // second span under each of them for the same request.
+                .AddSource("Azure.Storage.*")
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsProbeOrScrape(context.Request.Path))
                 .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = _ =>
                     // The Azure SDK traces its own requests (with the storage attributes); a second span each says nothing more.

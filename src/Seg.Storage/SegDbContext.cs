@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 using Seg.Storage.Entities;
 using Seg.Storage.Sqlite;
@@ -60,10 +62,23 @@ public sealed class SegDbContext(DbContextOptions<SegDbContext> options) : DbCon
             .UseNpgsql(connectionString, o =>
             {
                 o.MigrationsHistoryTable("__ef_migrations_history");
+                o.ConfigureDataSource(dataSource => dataSource.ConfigureTracing(ConfigureTracing));
                 npgsql?.Invoke(o);
             })
             .UseSnakeCaseNamingConvention();
     }
+
+    /// <summary>
+    /// Npgsql's spans (made only when tracing listens to its source): one per command that belongs to a trace. The
+    /// background loops' polls (dispatch wake-ups, task-count samples, readiness) have none, and as root spans of
+    /// their own, a few a second, they would bury the traces of tasks; the first-response event and the physical
+    /// connection-open spans add nothing a task's trace needs.
+    /// </summary>
+    private static void ConfigureTracing(NpgsqlTracingOptionsBuilder tracing) => tracing
+        .ConfigureCommandFilter(_ => Activity.Current is not null)
+        .ConfigureBatchFilter(_ => Activity.Current is not null)
+        .EnableFirstResponseEvent(false)
+        .EnablePhysicalOpenTracing(false);
 
     /// <summary>
     /// Applies the options of a SQLite <see cref="SegDbContext"/> (standalone mode): Microsoft.Data.Sqlite

@@ -44,9 +44,15 @@ public abstract class ConcurrentAccessTests(ITestDatabase database)
                 var result = await new TaskBulkWriter(db, TimeProvider.System)
                     .InsertSweepAsync(TestData.NewSweep(), TestData.NewTasks(tasksPerSweep), None);
                 submitted.Add(result.SweepId);
-                var transitions = new TaskTransitions(db, TimeProvider.System);
-                var candidates = await transitions.ListDispatchCandidatesAsync(100, None);
-                await transitions.MarkQueuedAsync([.. candidates.Select(t => t.Id)], None);
+                // A dispatch round's claim, as DispatchRound makes it.
+                var claims = new DispatchClaims(db, TimeProvider.System);
+                await using (var transaction = await db.Database.BeginTransactionAsync(None))
+                {
+                    var dispatchable = await claims.LockDispatchableSweepsAsync([.. await claims.CandidateSweepsAsync(100, None)], None);
+                    await claims.ClaimAsync(dispatchable, 100, None);
+                    await transaction.CommitAsync(None);
+                }
+
                 await new SweepTransitions(db, TimeProvider.System).TryMarkRunningAsync(result.SweepId, None);
             }
         });

@@ -244,11 +244,22 @@ public abstract class TransitionTests(ITestDatabase database)
         var transitions = new TaskTransitions(db, TimeProvider.System);
         await transitions.TryMarkQueuedAsync(highTasks[0], None);
 
-        var candidates = await transitions.ListDispatchCandidatesAsync(10, None);
+        // The dispatcher's steps (DispatchRound): candidate sweeps, those locked as dispatchable, the claim.
+        var claims = new DispatchClaims(db, TimeProvider.System);
+        async Task<IReadOnlyList<RenderTaskRecord>> ClaimAsync(int limit)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(None);
+            var sweepIds = await claims.LockDispatchableSweepsAsync([.. await claims.CandidateSweepsAsync(limit, None)], None);
+            var claimed = await claims.ClaimAsync(sweepIds, limit, None);
+            await transaction.CommitAsync(None);
+            return claimed;
+        }
+
+        var candidates = await ClaimAsync(10);
 
         Assert.Equal([highTasks[1], lowTasks[0], lowTasks[1], laterLowTasks[0]], candidates.Select(t => t.Id));
         Assert.True(await sweeps.TryResumeAsync(paused, None));
-        Assert.Equal(9, (await transitions.ListDispatchCandidatesAsync(1, None)).Single().Priority);
+        Assert.Equal(9, (await ClaimAsync(1)).Single().Priority);
         Assert.NotEqual(low, high);
         Assert.NotEqual(low, laterLow);
     }

@@ -31,22 +31,10 @@ public static partial class SweepsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         api.MapGet("/", ListSweepsAsync).RequireScope(ApiScopes.Read).WithName("ListSweeps").WithSummary("Sweeps, newest first, optionally filtered by status");
         api.MapGet("/{id:guid}", GetSweepAsync).RequireScope(ApiScopes.Read).WithName("GetSweep").WithSummary("A sweep with its progress, ETA, cost and stuck tasks");
-        api.MapPost("/{id:guid}/cancel", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
-            RunCommandAsync("cancel", id, commands.CancelAsync, queries, ct))
-            .RequireScope(ApiScopes.Operate)
-            .WithName("CancelSweep").WithSummary("Cancel the sweep: tasks not yet started are cancelled").ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/{id:guid}/pause", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
-            RunCommandAsync("pause", id, commands.PauseAsync, queries, ct))
-            .RequireScope(ApiScopes.Operate)
-            .WithName("PauseSweep").WithSummary("Stop dispatching the sweep's tasks; those already sent finish").ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/{id:guid}/resume", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
-            RunCommandAsync("resume", id, commands.ResumeAsync, queries, ct))
-            .RequireScope(ApiScopes.Operate)
-            .WithName("ResumeSweep").WithSummary("Dispatch a paused sweep again").ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/{id:guid}/requeue-failed", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
-            RunCommandAsync("requeue-failed", id, commands.RequeueFailedAsync, queries, ct))
-            .RequireScope(ApiScopes.Operate)
-            .WithName("RequeueFailedTasks").WithSummary("Put failed tasks that have attempts left back to pending").ProducesProblem(StatusCodes.Status409Conflict);
+        MapCommand(api, "cancel", "CancelSweep", "Cancel the sweep: tasks not yet started are cancelled", commands => commands.CancelAsync);
+        MapCommand(api, "pause", "PauseSweep", "Stop dispatching the sweep's tasks; those already sent finish", commands => commands.PauseAsync);
+        MapCommand(api, "resume", "ResumeSweep", "Dispatch a paused sweep again", commands => commands.ResumeAsync);
+        MapCommand(api, "requeue-failed", "RequeueFailedTasks", "Put failed tasks that have attempts left back to pending", commands => commands.RequeueFailedAsync);
         return app;
     }
 
@@ -155,6 +143,20 @@ public static partial class SweepsApi
         await queries.GetDetailAsync(id, cancellationToken).ConfigureAwait(false) is { } sweep
             ? TypedResults.Ok(sweep)
             : ApiProblems.SweepNotFound(id);
+
+    // POST /api/sweeps/{id}/ACTION: an operator's command on one sweep, answered with the sweep as it is afterwards.
+    private static void MapCommand(
+        RouteGroupBuilder api,
+        string action,
+        string name,
+        string summary,
+        Func<SweepCommands, Func<Guid, CancellationToken, Task<SweepCommandResult>>> command) =>
+        api.MapPost($"/{{id:guid}}/{action}", (Guid id, SweepCommands commands, SweepQueries queries, CancellationToken ct) =>
+                RunCommandAsync(action, id, command(commands), queries, ct))
+            .RequireScope(ApiScopes.Operate)
+            .WithName(name)
+            .WithSummary(summary)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
     private static async Task<Results<Ok<SweepActionResponse>, ProblemHttpResult>> RunCommandAsync(
         string action,

@@ -180,25 +180,6 @@ public sealed class TaskTransitions(SegDbContext db, TimeProvider time)
                 .SetProperty(t => t.LastError, t => reason ?? t.LastError), cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    /// <summary>
-    /// Pending tasks in dispatch order (priority high first, then oldest, then task index) of sweeps that
-    /// are pending or running; paused and cancelled sweeps are skipped. Served by the partial index
-    /// <c>ix_render_tasks_dispatch</c>.
-    /// </summary>
-    /// <param name="limit">Most tasks to return (&gt; 0).</param>
-    /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>Tasks, not tracked.</returns>
-    public async Task<IReadOnlyList<RenderTaskRecord>> ListDispatchCandidatesAsync(int limit, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return await db.RenderTasks.AsNoTracking()
-            .Where(t => t.Status == RenderTaskStatus.Pending
-                && db.Sweeps.Any(s => s.Id == t.SweepId && (s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running)))
-            .OrderByDescending(t => t.Priority).ThenBy(t => t.CreatedAt).ThenBy(t => t.TaskIndex)
-            .Take(limit)
-            .ToListAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>Number of tasks of a sweep in each status (statuses without tasks are absent).</summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
