@@ -69,7 +69,7 @@ public sealed class TaskBulkWriterTriggersTests(PostgresDatabaseFixture database
         await using var db = database.CreateContext();
         var error = await Assert.ThrowsAsync<PostgresException>(() => db.Database.ExecuteSqlRawAsync(
             "INSERT INTO render_tasks (id, sweep_id, task_index, status, priority, attempts, parameters_json, model, created_at, gpu_seconds, resends) " +
-            "VALUES (gen_random_uuid(), gen_random_uuid(), 0, 'pending', 0, 0, '{}', 'm', now(), 0, 0)"));
+            "VALUES (gen_random_uuid(), gen_random_uuid(), 0, 'pending', 0, 0, '{{}}', 'm', now(), 0, 0)"));
         Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, error.SqlState);
     }
 
