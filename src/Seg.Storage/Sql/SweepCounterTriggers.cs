@@ -14,7 +14,8 @@ namespace Seg.Storage.Sql;
 /// cancel of a million tasks or a COPY of a million adds one aggregate per sweep, not a million updates. The counters
 /// live in their own table, not on <c>sweeps</c>, so that a task change never waits for the sweep row that cancel and
 /// the dispatcher lock (a worker's start would otherwise deadlock with a cancel that holds the sweep and waits for the
-/// task). SQLite has only row-level triggers; its standalone sweeps are small.
+/// task). One exception: the submit's COPY of a new sweep's tasks, which turns the triggers off and counts its pending
+/// tasks itself (<see cref="BypassForNewSweepSql"/>). SQLite has only row-level triggers; its standalone sweeps are small.
 /// </remarks>
 public static class SweepCounterTriggers
 {
