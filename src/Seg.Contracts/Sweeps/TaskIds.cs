@@ -27,9 +27,10 @@ public static class TaskIds
     /// </summary>
     internal static Guid NameBased(Guid namespaceId, ReadOnlySpan<byte> name)
     {
-        var input = new byte[16 + name.Length];
+        // On the stack: a submit computes a million of these, and a task index's name is at most 20 bytes.
+        Span<byte> input = name.Length <= 64 ? stackalloc byte[16 + name.Length] : new byte[16 + name.Length];
         namespaceId.TryWriteBytes(input, bigEndian: true, out _);
-        name.CopyTo(input.AsSpan(16));
+        name.CopyTo(input[16..]);
         Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
         SHA1.HashData(input, hash);
         hash[6] = (byte)((hash[6] & 0x0F) | 0x50);

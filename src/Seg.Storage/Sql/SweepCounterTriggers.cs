@@ -14,7 +14,8 @@ namespace Seg.Storage.Sql;
 /// cancel of a million tasks or a COPY of a million adds one aggregate per sweep, not a million updates. The counters
 /// live in their own table, not on <c>sweeps</c>, so that a task change never waits for the sweep row that cancel and
 /// the dispatcher lock (a worker's start would otherwise deadlock with a cancel that holds the sweep and waits for the
-/// task). SQLite has only row-level triggers; its standalone sweeps are small.
+/// task). One exception: the submit's COPY of a new sweep's tasks, which turns the triggers off and counts its pending
+/// tasks itself (<see cref="BypassForNewSweepSql"/>). SQLite has only row-level triggers; its standalone sweeps are small.
 /// </remarks>
 public static class SweepCounterTriggers
 {
@@ -42,6 +43,27 @@ public static class SweepCounterTriggers
         FROM sweeps s LEFT JOIN render_tasks t ON t.sweep_id = s.id
         GROUP BY s.id;
         """;
+
+    /// <summary>
+    /// PostgreSQL: adds <c>@count</c> pending tasks to the counters of sweep <c>@sweep_id</c>: what the insert trigger
+    /// does for a COPY of new pending tasks (no resends, no GPU-seconds), for the one writer that inserts with triggers
+    /// off (<see cref="BypassForNewSweepSql"/>).
+    /// </summary>
+    public static string PendingInsertedSql => $"UPDATE sweep_counters SET {Column(RenderTaskStatus.Pending)} = {Column(RenderTaskStatus.Pending)} + @count WHERE sweep_id = @sweep_id";
+
+    /// <summary>
+    /// PostgreSQL: turns this transaction's triggers off (<c>session_replication_role = replica</c>, which needs a
+    /// superuser or a role granted SET on it): the submit's COPY of a new sweep's tasks then captures no transition
+    /// table of a million rows for <see cref="TaskTrigger"/> and runs no foreign-key check per row, the two being a
+    /// quarter of the COPY's server time. Safe only there: the sweep row was inserted by the same, uncommitted
+    /// transaction (the foreign key holds by construction) and the writer adds the counts itself
+    /// (<see cref="PendingInsertedSql"/>) after <see cref="RestoreTriggersSql"/>. Check constraints and unique
+    /// indexes still apply.
+    /// </summary>
+    public const string BypassForNewSweepSql = "SET LOCAL session_replication_role = replica";
+
+    /// <summary>PostgreSQL: turns the triggers back on after <see cref="BypassForNewSweepSql"/>.</summary>
+    public const string RestoreTriggersSql = "SET LOCAL session_replication_role = origin";
 
     /// <summary>PostgreSQL: the functions and triggers (statement-level on <c>render_tasks</c>, with transition tables).</summary>
     public static string PostgreSqlCreate => $$"""
@@ -103,6 +125,8 @@ public static class SweepCounterTriggers
         """;
 
     private static string Columns() => string.Join(", ", Counted.Select(c => c.Column));
+
+    private static string Column(RenderTaskStatus status) => Counted.Single(c => c.Status == status).Column;
 
     private static string Text(RenderTaskStatus status) => LowerCaseEnumConverter<RenderTaskStatus>.ToText(status);
 

@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 using Seg.Storage.Entities;
+using Seg.Storage.Sql;
 
 namespace Seg.Storage.Tasks;
 
@@ -109,38 +110,82 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         var copy = $"COPY {Quote(TableOf<RenderTaskRecord>())} ({string.Join(", ", CopyColumns().Select(Quote))}) FROM STDIN (FORMAT BINARY)";
         var pending = LowerCaseStatus(RenderTaskStatus.Pending);
         var count = 0;
+        var triggersOff = await TryTurnTriggersOffAsync(connection, cancellationToken).ConfigureAwait(false);
         // Disposing the importer without CompleteAsync cancels the COPY, so the server stores none of it.
-        await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
-        foreach (var task in tasks)
+        await using (var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            ValidateTask(task);
-            await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(task.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(sweep.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(task.TaskIndex, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(pending, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(sweep.Priority, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(task.ParametersJson, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(task.Model, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(sweep.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(0.0, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
-            await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-            if (task.TraceParent is null)
+            foreach (var task in tasks)
             {
-                await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await importer.WriteAsync(task.TraceParent, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                ValidateTask(task);
+                await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(task.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(sweep.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(task.TaskIndex, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(pending, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(sweep.Priority, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(task.ParametersJson, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(task.Model, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(sweep.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(0.0, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
+                await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
+                if (task.TraceParent is null)
+                {
+                    await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await importer.WriteAsync(task.TraceParent, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
+                }
+
+                count++;
             }
 
-            count++;
+            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        if (triggersOff)
+        {
+            // What the insert trigger would have added, in the same transaction.
+            await using var restore = new NpgsqlCommand(SweepCounterTriggers.RestoreTriggersSql, connection);
+            await restore.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var counters = new NpgsqlCommand(SweepCounterTriggers.PendingInsertedSql, connection);
+            counters.Parameters.AddWithValue("count", count);
+            counters.Parameters.AddWithValue("sweep_id", sweep.Id);
+            if (await counters.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+            {
+                throw new InvalidOperationException($"sweep {sweep.Id} has no sweep_counters row to add its {count} tasks to");
+            }
+        }
+
         return count;
+    }
+
+    /// <summary>
+    /// Turns the triggers off for the COPY of this new sweep's tasks when the role may
+    /// (<see cref="SweepCounterTriggers.BypassForNewSweepSql"/>); otherwise leaves them on (the same result, slower).
+    /// A savepoint keeps the transaction usable when the role may not.
+    /// </summary>
+    private static async Task<bool> TryTurnTriggersOffAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using (var savepoint = new NpgsqlCommand("SAVEPOINT seg_triggers_off", connection))
+        {
+            await savepoint.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await using var off = new NpgsqlCommand(SweepCounterTriggers.BypassForNewSweepSql, connection);
+            await off.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK TO SAVEPOINT seg_triggers_off", connection);
+            await rollback.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return false;
+        }
     }
 
     /// <summary>
