@@ -6,7 +6,8 @@ namespace Seg.Coordinator;
 
 /// <summary>
 /// The coordinator's counters and gauges, on the shared <see cref="SegTelemetry.Meter"/>. Labels stay few (status,
-/// outcome, failure class): never one per task or per sweep, so Prometheus keeps a handful of series per metric.
+/// outcome, failure class): never one per task, and one per sweep only in <see cref="Monitoring.PerSweepMetrics"/>, an
+/// option with a cap, so Prometheus keeps a handful of series per metric.
 /// </summary>
 public sealed class CoordinatorMetrics
 {

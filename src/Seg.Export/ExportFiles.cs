@@ -24,6 +24,25 @@ internal static class ExportFiles
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="bytes"/> straight to <paramref name="path"/>, for a file that only counts once a later
+    /// record names it (an ImageFolder image and its <c>metadata.jsonl</c> line): one file-system entry instead of a
+    /// partial file and a rename. A write that fails deletes what it wrote; a process killed half way leaves a file no
+    /// record names, which <c>--resume</c> writes again because it trusts the records, not the folder.
+    /// </summary>
+    public static void WriteBeforeNaming(string path, byte[] bytes)
+    {
+        try
+        {
+            File.WriteAllBytes(path, bytes);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+    }
+
     /// <summary>Deletes the unfinished files an interrupted export left in <paramref name="folder"/> and below.</summary>
     public static void DeletePartials(string folder)
     {

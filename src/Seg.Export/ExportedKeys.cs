@@ -8,6 +8,9 @@ internal sealed class ExportedKeys
     /// <summary>How many times <see cref="Skip"/> answered true.</summary>
     public int Skipped { get; private set; }
 
+    /// <summary>How many keys were exported before.</summary>
+    public int Count => _keys.Count;
+
     /// <summary>Records a key as exported.</summary>
     public void Add(string key) => _keys.Add(key);
 

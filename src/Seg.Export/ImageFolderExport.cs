@@ -6,8 +6,9 @@ namespace Seg.Export;
 /// <summary>
 /// A Hugging Face ImageFolder: <c>KEY.png</c> files and a <c>metadata.jsonl</c> whose lines hold <c>file_name</c> and
 /// every column, in the folder itself or, split by a parameter, in one folder per value (<c>seg_scale=3/</c>). Each PNG is
-/// written to a partial file and moved into place before its line is appended, so every line names a whole image;
-/// <c>--resume</c> drops a last line cut off half way and writes the images that no line names yet.
+/// written under its final name and closed before its line is appended, so every line names a whole image; a PNG that
+/// an export killed half way leaves behind is named by no line. <c>--resume</c> trusts <c>metadata.jsonl</c>, not the
+/// folder: it drops a last line cut off half way and writes again (overwrites) every image that no line names yet.
 /// </summary>
 internal sealed class ImageFolderExport(ExportOptions options)
 {
@@ -33,6 +34,8 @@ internal sealed class ImageFolderExport(ExportOptions options)
 
         var metadata = new Dictionary<string, FileStream>(StringComparer.Ordinal);
         var folders = new SortedSet<string>(StringComparer.Ordinal);
+        // Directories made so far: one mkdir per folder, not one per image.
+        var created = new HashSet<string>(StringComparer.Ordinal);
         var exported = 0;
         try
         {
@@ -42,10 +45,14 @@ internal sealed class ImageFolderExport(ExportOptions options)
                     ? ExportNames.SplitFolder(parameter.Name, parameter.FormatValue(sample.Get(parameter.Name)))
                     : "";
                 var directory = Path.Combine(folder, split);
-                Directory.CreateDirectory(directory);
+                if (created.Add(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                }
                 var fileName = $"{sample.Key}.png";
-                // Synchronous: for files of kilobytes the thread pool's async file I/O costs more than the write.
-                ExportFiles.WriteAtomically(Path.Combine(directory, fileName), sample.Png);
+                // Synchronous: for files of kilobytes the thread pool's async file I/O costs more than the write. Straight
+                // under its name (no partial file and rename: half the file-system work), since only its line names it.
+                ExportFiles.WriteBeforeNaming(Path.Combine(directory, fileName), sample.Png);
 
                 var line = ExportJson.Serialize(sample.Values, ("file_name", fileName));
                 var stream = MetadataOf(metadata, directory);
@@ -62,7 +69,8 @@ internal sealed class ImageFolderExport(ExportOptions options)
                 await stream.DisposeAsync().ConfigureAwait(false);
             }
         }
-        var count = (previous?.Count ?? 0) + exported;
+        // The lines are the truth (a run that failed half way wrote lines but no manifest).
+        var count = done.Count + exported;
         new ExportManifest(ExportFormats.Name(ExportFormat.ImageFolder), sweepId, null, splitBy, count, []).Save(folder);
         return new ExportResult(exported, done.Skipped, folders.ToList());
     }

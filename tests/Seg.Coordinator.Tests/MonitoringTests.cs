@@ -135,6 +135,21 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
     }
 
     [Fact]
+    public async Task Without_the_per_sweep_option_no_series_names_a_sweep()
+    {
+        await app.SubmitAsync("name: unlabelled\nmodel: m\nprompts: [counted]\nseeds: [1, 2]\n");
+        var metrics = "";
+        // Wait for a sample that holds the open sweep (every 5 s), so the absence below is not that of an empty sample.
+        await CoordinatorFixture.EventuallyAsync(async () =>
+        {
+            metrics = await app.Client.GetStringAsync("/metrics");
+            return System.Text.RegularExpressions.Regex.IsMatch(metrics, @"seg_tasks\{[^}]*status=""(pending|queued)""[^}]*\} [1-9]");
+        }, "seg_tasks counting the open sweep", TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain("sweep_id", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain("seg_sweep_", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Liveness_answers_healthy()
     {
         using var response = await app.Client.GetAsync("/healthz");

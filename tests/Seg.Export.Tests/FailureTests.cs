@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Storage;
 using Seg.Storage.Blobs;
@@ -63,6 +64,39 @@ public sealed class FailureTests(RunFolder run)
         Assert.Equal(7, lines.Length);
         Assert.Equal(7, Directory.GetFiles(output, "*.png").Length);
         Assert.Empty(Directory.GetFiles(output, "*.partial"));
+    }
+
+    [Fact]
+    public async Task A_half_image_left_by_a_killed_imagefolder_export_is_named_by_no_line_and_resume_rewrites_it()
+    {
+        using var provider = run.Services();
+        using var scope = provider.CreateScope();
+        var source = await OpenAsync(scope);
+        var whole = run.NewOutput();
+        await DatasetExporter.ExportAsync(source, null, new ExportOptions(ExportFormat.ImageFolder, whole), CancellationToken.None);
+        var order = File.ReadAllLines(Path.Combine(whole, "metadata.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("file_name").GetString()!).ToList();
+
+        // The state a kill during the 8th image leaves: 7 images with their lines, the 8th written half under its own name.
+        var killed = run.NewOutput();
+        var options = new ExportOptions(ExportFormat.ImageFolder, killed);
+        await Assert.ThrowsAsync<IOException>(() => DatasetExporter.ExportAsync(new FailingSource(source, 7), null, options, CancellationToken.None));
+        var png = File.ReadAllBytes(Path.Combine(whole, order[7]));
+        File.WriteAllBytes(Path.Combine(killed, order[7]), png[..(png.Length / 2)]);
+        Assert.Equal(8, Directory.GetFiles(killed, "*.png").Length);
+        Assert.Equal(order[..7], File.ReadAllLines(Path.Combine(killed, "metadata.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("file_name").GetString()!));
+
+        var resumed = await DatasetExporter.ExportAsync(source, null, options with { Resume = true }, CancellationToken.None);
+        Assert.Equal(RunFolder.Images - 7, resumed.Exported);
+        Assert.Equal(7, resumed.Skipped);
+        // Byte for byte the export that was never interrupted: the half image written again in full, every line once.
+        var files = Directory.GetFiles(whole).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(files, Directory.GetFiles(killed).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var file in files)
+        {
+            Assert.True(File.ReadAllBytes(Path.Combine(whole, file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(killed, file!))), file);
+        }
     }
 
     private static bool EndsLikeAWhole(byte[] bytes, ExportFormat format) => format == ExportFormat.Parquet

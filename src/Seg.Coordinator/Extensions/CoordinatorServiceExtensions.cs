@@ -46,7 +46,7 @@ public static class CoordinatorServiceExtensions
     /// The coordinator without its HTTP API and without a bus, for any host:
     /// <list type="bullet">
     /// <item><see cref="CoordinatorOptions"/> bound from the <c>Coordinator</c> section of
-    /// <paramref name="configuration"/>, checked at start;</item>
+    /// <paramref name="configuration"/>, and <see cref="PerSweepMetricsOptions"/> from its <c>Telemetry</c> section, checked at start;</item>
     /// <item>the hosted <see cref="DatabaseMigrator"/> (<see cref="SegDatabaseInitializer"/>: migrates PostgreSQL,
     /// creates a SQLite schema; then <see cref="InFlightRecovery"/> when
     /// <see cref="CoordinatorOptions.RecoverInFlightAtStart"/> is set);</item>
@@ -54,8 +54,8 @@ public static class CoordinatorServiceExtensions
     /// <see cref="ImageQueries"/>, <see cref="WorkerQueries"/>, <see cref="StuckTaskQuery"/>,
     /// <see cref="SweepProgress"/> (used by the consumers), <see cref="DispatchRound"/> and
     /// <see cref="InFlightRecovery"/>;</item>
-    /// <item>singleton <see cref="DispatchSignal"/> and <see cref="CoordinatorMetrics"/>;</item>
-    /// <item>the hosted <see cref="TaskDispatcher"/> and <see cref="StuckTaskMonitor"/>.</item>
+    /// <item>singleton <see cref="DispatchSignal"/>, <see cref="CoordinatorMetrics"/> and <see cref="PerSweepMetrics"/>;</item>
+    /// <item>the hosted <see cref="TaskDispatcher"/>, <see cref="StuckTaskMonitor"/> and <see cref="TaskCountSampler"/>.</item>
     /// </list>
     /// The caller registers the storage (<c>AddSegStorage</c> or <c>AddSegStorageSqlite</c>) and a MassTransit bus
     /// (any transport) with <see cref="AddCoordinatorConsumers"/>. Call this before the bus and before other hosted
@@ -72,6 +72,10 @@ public static class CoordinatorServiceExtensions
         services.AddSegHeartbeatOptions(configuration);
         services.AddOptions<CoordinatorOptions>()
             .Bind(configuration.GetSection(CoordinatorOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<PerSweepMetricsOptions>()
+            .Bind(configuration.GetSection(PerSweepMetricsOptions.Section))
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
@@ -93,6 +97,9 @@ public static class CoordinatorServiceExtensions
         // factory makes MassTransit connect the one singleton (the type-only overload resolved a second instance).
         services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<BrokerConnection>());
         services.TryAddSingleton<CoordinatorMetrics>();
+        // IMeterFactory for PerSweepMetrics (the hosts register it already; this keeps any other host working).
+        services.AddMetrics();
+        services.TryAddSingleton<PerSweepMetrics>();
         services.TryAddScoped<DispatchRound>();
         services.TryAddScoped<InFlightRecovery>();
         services.AddHostedService<TaskDispatcher>();
