@@ -31,7 +31,7 @@ public static class ServiceDefaultsExtensions
     /// HttpClient served on <c>/metrics</c> for Prometheus (<see cref="MapSegMetricsEndpoint"/>) and also exported over
     /// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; traces of Seg's sources, the pipeline, MassTransit, ASP.NET
     /// Core, HttpClient, Npgsql and the Azure SDK, exported over OTLP when that endpoint is set. A liveness health
-    /// check tagged <c>live</c>.
+    /// check tagged <c>live</c>, and a timeout on each readiness check (<see cref="HealthOptionsExtensions.AddSegReadinessTimeouts"/>).
     /// </summary>
     public static TBuilder AddSegServiceDefaults<TBuilder>(this TBuilder builder, string serviceName)
         where TBuilder : IHostApplicationBuilder
@@ -44,6 +44,7 @@ public static class ServiceDefaultsExtensions
         if (!tracing && !telemetry.Metrics && !otlp)
         {
             builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
             return builder;
         }
 
@@ -99,6 +100,7 @@ public static class ServiceDefaultsExtensions
         }
 
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
         return builder;
     }
 
@@ -142,7 +144,7 @@ public static class ServiceDefaultsExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
-            Predicate = check => check.Tags.Contains("ready"),
+            Predicate = check => check.Tags.Contains(HealthOptions.ReadyTag),
             ResponseWriter = HealthReportJson.WriteAsync,
         }).AllowAnonymous();
         return app;
