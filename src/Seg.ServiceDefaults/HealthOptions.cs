@@ -33,7 +33,7 @@ public static class HealthOptionsExtensions
     /// Binds <see cref="HealthOptions"/> and gives every check tagged <see cref="HealthOptions.ReadyTag"/> that has no
     /// timeout of its own <see cref="HealthOptions.ReadyCheckTimeoutSeconds"/>: the database, the blob store and the
     /// broker (whose registration MassTransit makes), whoever registers them and in whichever order (a post-configure
-    /// step sees every registration). Safe to call twice.
+    /// step sees every registration). <c>AddSegServiceDefaults</c> calls it.
     /// </summary>
     /// <param name="services">Service collection.</param>
     /// <param name="configuration">Application configuration.</param>
@@ -41,11 +41,6 @@ public static class HealthOptionsExtensions
     public static IServiceCollection AddSegReadinessTimeouts(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        if (services.Any(d => d.ServiceType == typeof(IValidateOptions<HealthOptions>)))
-        {
-            return services;
-        }
-
         services.AddOptions<HealthOptions>().Bind(configuration.GetSection(HealthOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<HealthCheckServiceOptions>().PostConfigure<IOptions<HealthOptions>>((checks, health) =>
         {

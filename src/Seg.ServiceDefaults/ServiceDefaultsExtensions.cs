@@ -38,13 +38,13 @@ public static class ServiceDefaultsExtensions
     {
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddOptions<TelemetryOptions>().Bind(builder.Configuration.GetSection(TelemetryOptions.Section));
+        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         // Spans cost CPU on every message; make them only when there is somewhere to send them.
         var tracing = telemetry.Tracing && otlp;
         if (!tracing && !telemetry.Metrics && !otlp)
         {
             builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
-        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
             return builder;
         }
 
@@ -100,7 +100,6 @@ public static class ServiceDefaultsExtensions
         }
 
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
-        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
         return builder;
     }
 
