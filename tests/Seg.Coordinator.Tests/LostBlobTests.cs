@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Azure.Storage.Blobs;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -27,6 +29,7 @@ public sealed class LostBlobTests(DefaultCoordinatorFixture app) : IClassFixture
     {
         var sweep = await app.SubmitAsync("name: lost-blob\nmodel: tiny-sdxl\nprompts: [lost]\nseeds: [1, 2, 3]\n");
         var sent = await app.Queue.TakeAsync(3);
+        Assert.True(BlobLostResends(await app.Client.GetStringAsync("/metrics")) >= 0, "the blob_lost series exists before any resend");
         foreach (var message in sent)
         {
             await RenderAsync(sweep, message.Message);
@@ -47,12 +50,20 @@ public sealed class LostBlobTests(DefaultCoordinatorFixture app) : IClassFixture
         Assert.Equal(1, reopened.GetProperty("resends").GetInt32());
         Assert.Equal(2, await app.WithDbAsync(db => db.Images.CountAsync(i => i.SweepId == sweep)));
         Assert.False(await app.WithDbAsync(db => db.Images.AnyAsync(i => i.TaskId == lost.TaskId)));
+        // Counted by reason (the series exists from the start, like the other reasons').
+        await CoordinatorFixture.EventuallyAsync(async () => BlobLostResends(await app.Client.GetStringAsync("/metrics")) >= 1,
+            "seg_tasks_resent_total{reason=\"blob_lost\"} >= 1");
 
         await RenderAsync(sweep, again.Message);
         var done = await app.WaitForSweepStatusAsync(sweep, "succeeded");
         Assert.Equal(3, done.GetProperty("tasks").GetProperty("succeeded").GetInt32());
         Assert.Equal(3, await app.WithDbAsync(db => db.Images.CountAsync(i => i.SweepId == sweep)));
     }
+
+    private static double BlobLostResends(string metrics) =>
+        Regex.Match(metrics, "^seg_tasks_resent_total\\{[^}]*reason=\"blob_lost\"[^}]*\\} (?<value>\\S+)", RegexOptions.Multiline) is { Success: true } match
+            ? double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture)
+            : -1;
 
     /// <summary>Plays the worker: starts the task, stores its blob and provenance row, marks it succeeded.</summary>
     private async Task RenderAsync(Guid sweep, RenderTask task)

@@ -116,8 +116,9 @@ public sealed partial class TaskImageStore(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "The image container {Container} was missing and has been created again (upload of {BlobName}): images stored before are gone; the coordinator renders them again")]
+    // Information: a new farm's first upload creates the container too; the coordinator's audit warns when images were lost.
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "The image container {Container} did not exist and was created (upload of {BlobName}); asking the coordinator to audit the store for images lost with an earlier one")]
     private partial void LogContainerCreated(string container, string blobName);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reporting the recreated container {Container} to the coordinator failed; its periodic blob audit will find the lost images")]
