@@ -60,6 +60,27 @@ public sealed class LostBlobTests(DefaultCoordinatorFixture app) : IClassFixture
         Assert.Equal(3, await app.WithDbAsync(db => db.Images.CountAsync(i => i.SweepId == sweep)));
     }
 
+    [Fact]
+    public async Task An_admin_request_audits_the_store_and_renders_a_blob_deleted_by_hand_again()
+    {
+        var sweep = await app.SubmitAsync("name: deleted-blob\nmodel: tiny-sdxl\nprompts: [deleted]\nseeds: [4]\n");
+        var sent = Assert.Single(await app.Queue.TakeAsync(1));
+        await RenderAsync(sweep, sent.Message);
+        await app.WaitForSweepStatusAsync(sweep, "succeeded");
+        var container = app.Services.GetRequiredService<BlobStorageOptions>().ContainerName;
+        // Deleted by hand: the container stays, so no worker would notice.
+        await new BlobClient(TestServices.Blobs, container, ImageBlobNames.ForTask(sent.Message.TaskId)).DeleteAsync();
+
+        using var response = await app.PostAsync("/api/admin/blob-audit");
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+
+        var again = Assert.Single(await app.Queue.TakeAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(sent.Message.TaskId, again.Message.TaskId);
+        await RenderAsync(sweep, again.Message);
+        var done = await app.WaitForSweepStatusAsync(sweep, "succeeded");
+        Assert.Equal(1, done.GetProperty("resends").GetInt32());
+    }
+
     private static double BlobLostResends(string metrics) =>
         Regex.Match(metrics, "^seg_tasks_resent_total\\{[^}]*reason=\"blob_lost\"[^}]*\\} (?<value>\\S+)", RegexOptions.Multiline) is { Success: true } match
             ? double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture)
