@@ -15,7 +15,7 @@ public sealed class CoordinatorMetrics
     public static readonly IReadOnlyList<string> FailureClasses = ["permanent", "retries_exhausted", "faulted"];
 
     /// <summary>Why a task's message was sent again: the <c>reason</c> label of <c>seg_tasks_resent_total</c>.</summary>
-    public static readonly IReadOnlyList<string> ResendReasons = ["not_started", "broker_reconnected", "worker_stale"];
+    public static readonly IReadOnlyList<string> ResendReasons = ["not_started", "broker_reconnected", "worker_stale", Storage.Audit.BlobAudit.ResendReason];
 
     private readonly Counter<long> _sweepsSubmitted = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.sweeps.submitted", "{sweep}", "Sweeps stored");
     private readonly Counter<long> _sweepsEnded = SegTelemetry.Meter.CreateCounter<long>("seg.coordinator.sweeps.ended", "{sweep}", "Sweeps that reached a final status");
@@ -69,7 +69,8 @@ public sealed class CoordinatorMetrics
 
     /// <summary>
     /// <paramref name="count"/> tasks' messages were sent again, for <paramref name="reason"/> (<c>not_started</c>,
-    /// <c>broker_reconnected</c>, <c>worker_stale</c>). Prometheus: <c>seg_tasks_resent_total</c>.
+    /// <c>broker_reconnected</c>, <c>worker_stale</c>, <c>blob_lost</c>: rendered again because the blob store lost the
+    /// image). Prometheus: <c>seg_tasks_resent_total</c>.
     /// </summary>
     public void TasksResent(int count, string reason) => _tasksResent.Add(count, new KeyValuePair<string, object?>("reason", reason));
 

@@ -65,6 +65,16 @@ public sealed record CoordinatorOptions
     [Range(1, 86_400)]
     public double ResendQueuedAfterSeconds { get; init; } = 300;
 
+    /// <summary>
+    /// How often the coordinator audits the blob store against the provenance rows, in seconds, and renders again the
+    /// images whose blob is gone (<see cref="Storage.Audit.BlobAudit"/>). 0 (the default) = only when a worker reports that
+    /// it created the container again and at start when the container is missing; set it (e.g. 86400) to also heal a store
+    /// emptied while no worker wrote to it, or blobs deleted one by one. An audit lists the whole container and reads every
+    /// provenance row once, in pages.
+    /// </summary>
+    [Range(0, 30 * 86_400)]
+    public double BlobAuditIntervalSeconds { get; init; }
+
     /// <summary>A worker whose last this-many ended tasks of one sweep all failed is reported as failing that sweep. Default 3.</summary>
     [Range(1, 1000)]
     public int WorkerFailureStreak { get; init; } = 3;

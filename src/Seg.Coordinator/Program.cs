@@ -27,6 +27,7 @@ return await builder.RunToExitCodeAsync("seg-coordinator", app =>
     app.MapImagesApi();
     app.MapExportApi();
     app.MapWorkersApi();
+    app.MapAdminApi();
     app.MapCoordinatorWeb();
 });
 

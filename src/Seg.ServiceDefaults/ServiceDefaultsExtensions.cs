@@ -31,13 +31,14 @@ public static class ServiceDefaultsExtensions
     /// HttpClient served on <c>/metrics</c> for Prometheus (<see cref="MapSegMetricsEndpoint"/>) and also exported over
     /// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; traces of Seg's sources, the pipeline, MassTransit, ASP.NET
     /// Core, HttpClient, Npgsql and the Azure SDK, exported over OTLP when that endpoint is set. A liveness health
-    /// check tagged <c>live</c>.
+    /// check tagged <c>live</c>, and a timeout on each readiness check (<see cref="HealthOptionsExtensions.AddSegReadinessTimeouts"/>).
     /// </summary>
     public static TBuilder AddSegServiceDefaults<TBuilder>(this TBuilder builder, string serviceName)
         where TBuilder : IHostApplicationBuilder
     {
         var telemetry = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddOptions<TelemetryOptions>().Bind(builder.Configuration.GetSection(TelemetryOptions.Section));
+        builder.Services.AddSegReadinessTimeouts(builder.Configuration);
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         // Spans cost CPU on every message; make them only when there is somewhere to send them.
         var tracing = telemetry.Tracing && otlp;
@@ -144,7 +145,7 @@ public static class ServiceDefaultsExtensions
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("live") }).AllowAnonymous();
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
-            Predicate = check => check.Tags.Contains("ready"),
+            Predicate = check => check.Tags.Contains(HealthOptions.ReadyTag),
             ResponseWriter = HealthReportJson.WriteAsync,
         }).AllowAnonymous();
         return app;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Seg.Storage.Audit;
 using Seg.Storage.Blobs;
 using Seg.Storage.Provenance;
 using Seg.Storage.Tasks;
@@ -25,8 +26,8 @@ public static class StorageServiceExtensions
     /// <summary>
     /// Registers <see cref="SegDbContext"/>, the scoped <see cref="TaskBulkWriter"/>,
     /// <see cref="TaskTransitions"/>, <see cref="SweepTransitions"/>, <see cref="ProvenanceWriter"/> and
-    /// <see cref="WorkerHeartbeatWriter"/>, <see cref="SweepOutcomes"/>, the <see cref="BlobStorageOptions"/>, and an
-    /// <see cref="IImageBlobStore"/>: a <see cref="LocalFolderImageBlobStore"/> when
+    /// <see cref="WorkerHeartbeatWriter"/>, <see cref="SweepOutcomes"/>, <see cref="BlobAudit"/>, the
+    /// <see cref="BlobStorageOptions"/>, and an <see cref="IImageBlobStore"/> (also the <see cref="IImageBlobInventory"/>): a <see cref="LocalFolderImageBlobStore"/> when
     /// <c>BlobStorage:LocalFolder</c> is set, otherwise an <see cref="AzureImageBlobStore"/> (created on
     /// first use, so hosts that never store images need no blob connection string).
     /// <para>
@@ -126,9 +127,15 @@ public static class StorageServiceExtensions
     /// The <see cref="IThumbnailStore"/> is the image store itself (both stores keep thumbnails beside the PNGs), unless
     /// the host registered one of its own first (<c>seg serve</c> keeps them outside the read-only run folder).
     /// </summary>
-    private static void AddThumbnailsBesideImages(this IServiceCollection services) =>
+    private static void AddThumbnailsBesideImages(this IServiceCollection services)
+    {
         services.TryAddSingleton<IThumbnailStore>(provider => provider.GetRequiredService<IImageBlobStore>() as IThumbnailStore
             ?? throw new InvalidOperationException("the registered IImageBlobStore keeps no thumbnails; register an IThumbnailStore"));
+        // The blob audit's listing is the image store's too (both stores list their names).
+        services.TryAddSingleton<IImageBlobInventory>(provider => provider.GetRequiredService<IImageBlobStore>() as IImageBlobInventory
+            ?? throw new InvalidOperationException("the registered IImageBlobStore cannot list its names; register an IImageBlobInventory"));
+        services.TryAddScoped<BlobAudit>();
+    }
 
     /// <summary>The provider the configuration asks for (see <see cref="AddSegStorage"/>).</summary>
     /// <param name="configuration">Application configuration.</param>

@@ -92,6 +92,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         ("GET", "/openapi/{documentName}.json", ApiScopes.Read),
         ("GET", "/api/images/{taskId:guid}/thumbnail", ApiScopes.Read),
         ("GET", "/api/sweeps/{id:guid}/grid.png", ApiScopes.Read),
+        ("POST", "/api/admin/blob-audit", ApiScopes.Admin),
         // The web pages (a page's form posts go to its own route, with an anti-forgery token; actions also need operate).
         ("GET", "/", ApiScopes.Read),
         ("GET", "/sweeps/{id:guid}", ApiScopes.Read),

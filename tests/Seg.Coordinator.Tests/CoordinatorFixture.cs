@@ -46,6 +46,9 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
     public WorkerSimulator Worker => new(Services);
 
+    /// <summary>Whether <see cref="InitializeAsync"/> waits for <c>/readyz</c> to be Healthy (a fixture of a broken dependency does not).</summary>
+    protected virtual bool WaitForReady => true;
+
     /// <summary>Coordinator settings of this fixture (keys as in appsettings.json).</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
@@ -78,10 +81,13 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
         _factory = new CoordinatorFactory(settings);
         Client = CreateClient(TestApiKeys.Admin);
-        await WaitUntilReadyAsync();
+        if (WaitForReady)
+        {
+            await WaitUntilReadyAsync();
+        }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client?.Dispose();
         if (_factory is not null)

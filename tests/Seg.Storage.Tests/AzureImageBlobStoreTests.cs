@@ -58,15 +58,22 @@ public sealed class AzureImageBlobStoreTests(AzuriteContainerFixture azurite) : 
         try
         {
             using var store = new AzureImageBlobStore(options);
-            await store.UploadPngAsync(ImageBlobNames.ForTask(Guid.NewGuid()), FakePng(100), None);
+            Assert.False(await store.StoreExistsAsync(None));
+            Assert.True((await store.UploadPngAsync(ImageBlobNames.ForTask(Guid.NewGuid()), FakePng(100), None)).ContainerCreated);
+            Assert.False((await store.UploadPngAsync(ImageBlobNames.ForTask(Guid.NewGuid()), FakePng(100), None)).ContainerCreated);
             // The blob store restarted empty (or someone deleted the container): the store knew it had one.
             await container.DeleteAsync(cancellationToken: None);
+            Assert.False(await store.StoreExistsAsync(None));
+            Assert.Empty(await store.ListNamesAsync(None).ToListAsync());
 
             var taskId = Guid.NewGuid();
             var stored = await store.UploadPngAsync(ImageBlobNames.ForTask(taskId), FakePng(200), None);
 
             Assert.Equal(BlobWriteOutcome.Created, stored.Outcome);
+            // The upload that made the container again says so: the worker reports it, the coordinator audits.
+            Assert.True(stored.ContainerCreated);
             Assert.True(await store.ExistsAsync(ImageBlobNames.ForTask(taskId), None));
+            Assert.Equal([ImageBlobNames.ForTask(taskId)], await store.ListNamesAsync(None).ToListAsync());
         }
         finally
         {

@@ -17,6 +17,22 @@ public sealed class LocalFolderImageBlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Lists_every_name_in_ordinal_order_across_folders_without_temporary_files()
+    {
+        var store = new LocalFolderImageBlobStore(_root);
+        string[] names = ["images/ab/cd/x.png", "images.png", "a/b.png", "a.png", "a-b.png", "Z.png", "0003-seed2-sigma1-seg3-cfg5.png", "images/ab/c.png"];
+        foreach (var name in names)
+        {
+            await store.UploadPngAsync(name, AzureImageBlobStoreTests.FakePng(10), None);
+        }
+
+        await File.WriteAllBytesAsync(Path.Combine(_root, ".a.png.0123.tmp"), [1]);
+
+        Assert.True(await store.StoreExistsAsync(None));
+        Assert.Equal(names.Order(StringComparer.Ordinal), await store.ListNamesAsync(None).ToListAsync());
+    }
+
+    [Fact]
     public async Task Writes_one_file_per_task_under_the_same_names_as_blob_storage()
     {
         var store = new LocalFolderImageBlobStore(_root);

@@ -291,6 +291,25 @@ public sealed class RenderTaskConsumerTests(WorkerTestEnvironment environment) :
     }
 
     [Fact]
+    public async Task A_container_deleted_under_the_worker_is_created_again_and_reported_to_the_coordinator()
+    {
+        await using var worker = await HarnessWorker.StartAsync(environment);
+        var tasks = await TestTasks.InsertAsync(environment, TestTasks.Tiny(seed: 21), TestTasks.Tiny(seed: 22));
+        await worker.SendAndWaitAsync(tasks[0]);
+        var before = worker.Published<BlobContainerRecreated>(_ => true).Count;
+
+        // The blob store restarted empty: the first task's image is gone with the container.
+        await environment.Container.DeleteAsync();
+        await worker.SendAndWaitAsync(tasks[1]);
+
+        var reported = Assert.Single(worker.Published<BlobContainerRecreated>(_ => true).Skip(before));
+        Assert.Equal((environment.ContainerName, "test-worker"), (reported.ContainerName, reported.WorkerId));
+        Assert.Single(await ListBlobsAsync(tasks[1].TaskId));
+        await using var db = environment.CreateContext();
+        Assert.Equal(RenderTaskStatus.Succeeded, (await db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == tasks[1].TaskId)).Status);
+    }
+
+    [Fact]
     public async Task Transient_faults_beyond_the_in_place_retries_are_waited_out_by_a_redelivery_that_refunds_the_attempt()
     {
         FlakyBlobStore? flaky = null;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Seg.Coordinator.Audit;
 using Seg.Coordinator.Auth;
 using Seg.Coordinator.Dispatch;
 using Seg.Coordinator.Images;
@@ -55,7 +56,8 @@ public static class CoordinatorServiceExtensions
     /// <see cref="SweepProgress"/> (used by the consumers), <see cref="DispatchRound"/> and
     /// <see cref="InFlightRecovery"/>;</item>
     /// <item>singleton <see cref="DispatchSignal"/>, <see cref="CoordinatorMetrics"/> and <see cref="PerSweepMetrics"/>;</item>
-    /// <item>the hosted <see cref="TaskDispatcher"/>, <see cref="StuckTaskMonitor"/> and <see cref="TaskCountSampler"/>.</item>
+    /// <item>the hosted <see cref="TaskDispatcher"/>, <see cref="StuckTaskMonitor"/>, <see cref="TaskCountSampler"/> and
+    /// <see cref="BlobAuditService"/> (also a singleton).</item>
     /// </list>
     /// The caller registers the storage (<c>AddSegStorage</c> or <c>AddSegStorageSqlite</c>) and a MassTransit bus
     /// (any transport) with <see cref="AddCoordinatorConsumers"/>. Call this before the bus and before other hosted
@@ -105,13 +107,16 @@ public static class CoordinatorServiceExtensions
         services.AddHostedService<TaskDispatcher>();
         services.AddHostedService<StuckTaskMonitor>();
         services.AddHostedService<TaskCountSampler>();
+        // Singleton as well as hosted: the consumer of BlobContainerRecreated asks it for an audit.
+        services.TryAddSingleton<BlobAuditService>();
+        services.AddHostedService(provider => provider.GetRequiredService<BlobAuditService>());
         return services;
     }
 
     /// <summary>
     /// Adds the consumers of the workers' events to a bus: <see cref="RenderTaskSucceededConsumer"/>,
-    /// <see cref="RenderTaskFailedConsumer"/>, <see cref="RenderTaskFaultConsumer"/> and
-    /// <see cref="WorkerHeartbeatConsumer"/>, each on its own endpoint (kebab-case names, e.g.
+    /// <see cref="RenderTaskFailedConsumer"/>, <see cref="RenderTaskFaultConsumer"/>, <see cref="WorkerHeartbeatConsumer"/>
+    /// and <see cref="BlobContainerRecreatedConsumer"/>, each on its own endpoint (kebab-case names, e.g.
     /// <c>render-task-succeeded</c>) with <see cref="UseCoordinatorRetry"/> on that endpoint only, so that a bus
     /// shared with the worker's consumer leaves the worker's own retries alone. They need
     /// <see cref="AddCoordinatorCore"/>.
@@ -124,6 +129,7 @@ public static class CoordinatorServiceExtensions
         bus.AddConsumer<RenderTaskFailedConsumer, CoordinatorConsumerDefinition<RenderTaskFailedConsumer>>();
         bus.AddConsumer<RenderTaskFaultConsumer, CoordinatorConsumerDefinition<RenderTaskFaultConsumer>>();
         bus.AddConsumer<WorkerHeartbeatConsumer, CoordinatorConsumerDefinition<WorkerHeartbeatConsumer>>();
+        bus.AddConsumer<BlobContainerRecreatedConsumer, CoordinatorConsumerDefinition<BlobContainerRecreatedConsumer>>();
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Azure;
 using Azure.Storage;
@@ -13,9 +14,12 @@ namespace Seg.Storage.Blobs;
 /// bytes (left by an earlier, interrupted attempt) is replaced only in the version that was compared
 /// (<c>If-Match</c>), so two racing writers cannot silently overwrite each other.
 /// </summary>
-public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDisposable
+public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IImageBlobInventory, IDisposable
 {
     private const int MaxConflictRounds = 3;
+
+    /// <summary>Names per listing page (Azure's largest page): the audit holds one page at a time.</summary>
+    private const int ListPageSize = 5000;
     private readonly BlobContainerClient _container;
     private readonly SemaphoreSlim _containerLock = new(1, 1);
     private bool _containerReady;
@@ -47,7 +51,7 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
             throw new ArgumentException("png must not be empty", nameof(png));
         }
 
-        await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        var containerCreated = await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
         var blob = _container.GetBlobClient(name);
         var md5 = MD5.HashData(png.Span);
         var md5Base64 = Convert.ToBase64String(md5);
@@ -59,7 +63,10 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
             try
             {
                 await blob.UploadAsync(content, UploadOptions(md5, conditions), cancellationToken).ConfigureAwait(false);
-                return new StoredImage(name, blob.Uri, md5Base64, conditions.IfMatch is null ? BlobWriteOutcome.Created : BlobWriteOutcome.Replaced);
+                return new StoredImage(name, blob.Uri, md5Base64, conditions.IfMatch is null ? BlobWriteOutcome.Created : BlobWriteOutcome.Replaced)
+                {
+                    ContainerCreated = containerCreated,
+                };
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
@@ -69,7 +76,7 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
             {
                 // The store was recreated empty (or the container deleted): create the container again and retry.
                 Volatile.Write(ref _containerReady, false);
-                await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+                containerCreated |= await EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
                 conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
                 continue;
             }
@@ -87,7 +94,7 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
 
             if (existing.ContentHash is { } hash && hash.AsSpan().SequenceEqual(md5))
             {
-                return new StoredImage(name, blob.Uri, md5Base64, BlobWriteOutcome.AlreadyPresent);
+                return new StoredImage(name, blob.Uri, md5Base64, BlobWriteOutcome.AlreadyPresent) { ContainerCreated = containerCreated };
             }
 
             conditions = new BlobRequestConditions { IfMatch = existing.ETag };
@@ -140,6 +147,37 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
     }
 
     /// <inheritdoc />
+    public async Task<bool> StoreExistsAsync(CancellationToken cancellationToken) =>
+        (await _container.ExistsAsync(cancellationToken).ConfigureAwait(false)).Value;
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<string> ListNamesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var pages = _container.GetBlobsAsync(cancellationToken: cancellationToken).AsPages(pageSizeHint: ListPageSize);
+        await using var page = pages.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await page.MoveNextAsync().ConfigureAwait(false))
+                {
+                    yield break;
+                }
+            }
+            catch (RequestFailedException e) when (StorageFaults.IsContainerNotFound(e))
+            {
+                // No container: no blob.
+                yield break;
+            }
+
+            foreach (var blob in page.Current.Values)
+            {
+                yield return blob.Name;
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public void Dispose() => _containerLock.Dispose();
 
     private static BlobUploadOptions UploadOptions(byte[] md5, BlobRequestConditions conditions) => new()
@@ -151,21 +189,26 @@ public sealed class AzureImageBlobStore : IImageBlobStore, IThumbnailStore, IDis
         TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5 },
     };
 
-    private async Task EnsureContainerAsync(CancellationToken cancellationToken)
+    /// <summary>Creates the container unless it is known to exist; true when this call created it.</summary>
+    private async Task<bool> EnsureContainerAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _containerReady))
         {
-            return;
+            return false;
         }
 
         await _containerLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_containerReady)
+            if (_containerReady)
             {
-                await _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken).ConfigureAwait(false);
-                Volatile.Write(ref _containerReady, true);
+                return false;
             }
+
+            // A response only when it was created (null when it existed).
+            var created = await _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _containerReady, true);
+            return created is not null;
         }
         finally
         {

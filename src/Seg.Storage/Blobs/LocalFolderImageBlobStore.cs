@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Seg.Storage.Blobs;
@@ -7,7 +8,7 @@ namespace Seg.Storage.Blobs;
 /// <c>0003-seed2-sigma1-seg3-cfg5.png</c>). Each file is written to a temporary file beside it and then moved into place, so a
 /// reader never sees half a PNG.
 /// </summary>
-public sealed class LocalFolderImageBlobStore : IImageBlobStore, IThumbnailStore
+public sealed class LocalFolderImageBlobStore : IImageBlobStore, IThumbnailStore, IImageBlobInventory
 {
     private readonly string _root;
 
@@ -108,6 +109,56 @@ public sealed class LocalFolderImageBlobStore : IImageBlobStore, IThumbnailStore
         finally
         {
             File.Delete(temp);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> StoreExistsAsync(CancellationToken cancellationToken) => Task.FromResult(Directory.Exists(_root));
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<string> ListNamesAsync(CancellationToken cancellationToken) => ListFolderAsync("", cancellationToken);
+
+    /// <summary>
+    /// The names under <paramref name="prefix"/> (a folder, "" or ending in <c>/</c>), depth first, each folder's entries
+    /// sorted with a sub-folder <c>d</c> as <c>d/</c>: names sharing a prefix are contiguous in ordinal order, so the walk
+    /// yields the full names in ordinal order while holding one folder's entries per level.
+    /// </summary>
+    private async IAsyncEnumerable<string> ListFolderAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var folder = prefix.Length == 0 ? _root : Path.Combine(_root, prefix.Replace('/', Path.DirectorySeparatorChar));
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        var entries = new List<string>();
+        foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo)
+            {
+                entries.Add(prefix + entry.Name + "/");
+            }
+            else if (!entry.Name.StartsWith('.') && !entry.Name.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                // Not the temporary files of writes in progress.
+                entries.Add(prefix + entry.Name);
+            }
+        }
+
+        entries.Sort(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!entry.EndsWith('/'))
+            {
+                yield return entry;
+                continue;
+            }
+
+            await foreach (var name in ListFolderAsync(entry, cancellationToken).ConfigureAwait(false))
+            {
+                yield return name;
+            }
         }
     }
 

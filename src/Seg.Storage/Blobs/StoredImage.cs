@@ -18,4 +18,12 @@ public enum BlobWriteOutcome
 /// <param name="Uri">URI of the blob (https/http for blob storage, file for a local folder).</param>
 /// <param name="ContentMd5">Base64 MD5 of the stored bytes, as in the Content-MD5 header.</param>
 /// <param name="Outcome">Whether the upload wrote the blob.</param>
-public sealed record StoredImage(string BlobName, Uri Uri, string ContentMd5, BlobWriteOutcome Outcome);
+public sealed record StoredImage(string BlobName, Uri Uri, string ContentMd5, BlobWriteOutcome Outcome)
+{
+    /// <summary>
+    /// This upload found the container missing and created it: the store was recreated empty (or deleted), so the
+    /// images stored before are gone. The worker reports it (<c>BlobContainerRecreated</c>) and the coordinator's blob
+    /// audit renders those images again.
+    /// </summary>
+    public bool ContainerCreated { get; init; }
+}

@@ -60,5 +60,7 @@ public sealed class ImageRecordConfiguration : IEntityTypeConfiguration<ImageRec
         builder.HasOne<RenderTaskRecord>().WithOne().HasForeignKey<ImageRecord>(i => i.TaskId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Sweep>().WithMany().HasForeignKey(i => i.SweepId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(i => i.ImageSha256);
+        // The blob audit pages the rows by blob name in ordinal (byte) order, as the blob store lists them.
+        builder.HasIndex(i => i.BlobName).UseCollation("C");
     }
 }

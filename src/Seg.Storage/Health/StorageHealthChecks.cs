@@ -7,6 +7,9 @@ namespace Seg.Storage.Health;
 /// <summary>
 /// Readiness checks of the farm's storage, one per dependency so that <c>/readyz</c> names the one that is down:
 /// <c>database</c> (a query through <see cref="SegDbContext"/>) and <c>blob-store</c> (a request to the image store).
+/// Each is bounded in time by the host's service defaults (<c>AddSegReadinessTimeouts</c> in Seg.ServiceDefaults), which
+/// give every readiness check, these and the broker's, <c>Health:ReadyCheckTimeoutSeconds</c> (5 s): a dependency that
+/// hangs makes <c>/readyz</c> answer 503 naming it.
 /// </summary>
 public static class StorageHealthChecks
 {

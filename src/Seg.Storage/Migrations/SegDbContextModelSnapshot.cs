@@ -226,6 +226,11 @@ namespace Seg.Storage.Migrations
                     b.HasKey("TaskId")
                         .HasName("pk_images");
 
+                    b.HasIndex("BlobName")
+                        .HasDatabaseName("ix_images_blob_name");
+
+                    NpgsqlIndexBuilderExtensions.UseCollation(b.HasIndex("BlobName"), new[] { "C" });
+
                     b.HasIndex("ImageSha256")
                         .HasDatabaseName("ix_images_image_sha256");
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
 using Seg.ServiceDefaults;
@@ -19,8 +21,19 @@ namespace Seg.Worker.Tasks;
 /// <param name="blobOptions">How images are named.</param>
 /// <param name="provenance">The provenance writer.</param>
 /// <param name="records">Task reads.</param>
+/// <param name="publish">Publishes <see cref="BlobContainerRecreated"/> (the consume context's, in a consumer's scope).</param>
+/// <param name="time">Clock.</param>
 /// <param name="options">Worker options.</param>
-public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOptions> blobOptions, ProvenanceWriter provenance, TaskRecords records, IOptions<WorkerOptions> options)
+/// <param name="logger">Logger.</param>
+public sealed partial class TaskImageStore(
+    IImageBlobStore blobs,
+    IOptions<BlobStorageOptions> blobOptions,
+    ProvenanceWriter provenance,
+    TaskRecords records,
+    IPublishEndpoint publish,
+    TimeProvider time,
+    IOptions<WorkerOptions> options,
+    ILogger<TaskImageStore> logger)
 {
     private readonly string _workerId = options.Value.ResolvedWorkerId;
 
@@ -44,6 +57,11 @@ public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOp
             timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
             span?.SetTag("seg.blob_name", stored.BlobName);
             span?.SetTag("seg.blob_outcome", stored.Outcome.ToString());
+        }
+
+        if (stored.ContainerCreated)
+        {
+            await ReportContainerCreatedAsync(stored, cancellationToken).ConfigureAwait(false);
         }
 
         var record = NewRecord(task, render, stored, timings);
@@ -78,6 +96,33 @@ public sealed class TaskImageStore(IImageBlobStore blobs, IOptions<BlobStorageOp
             throw new BlobStoreUnavailableException($"blob store: uploading the image of task {task.TaskId} failed: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// Tells the coordinator that the container was created by this upload, so that its blob audit renders again the
+    /// images that went with the old one. Best effort: a lost event is made up by the coordinator's check at start and
+    /// its periodic audit (<c>Coordinator:BlobAuditIntervalSeconds</c>); it must not fail the task whose image is stored.
+    /// </summary>
+    private async Task ReportContainerCreatedAsync(StoredImage stored, CancellationToken cancellationToken)
+    {
+        var container = blobOptions.Value.ContainerName;
+        LogContainerCreated(container, stored.BlobName);
+        try
+        {
+            await publish.Publish(new BlobContainerRecreated(_workerId, container, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogReportFailed(e, container);
+        }
+    }
+
+    // Information: a new farm's first upload creates the container too; the coordinator's audit warns when images were lost.
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "The image container {Container} did not exist and was created (upload of {BlobName}); asking the coordinator to audit the store for images lost with an earlier one")]
+    private partial void LogContainerCreated(string container, string blobName);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reporting the recreated container {Container} to the coordinator failed; its periodic blob audit will find the lost images")]
+    private partial void LogReportFailed(Exception exception, string container);
 
     private ImageRecord NewRecord(RenderTask task, TaskRenderResult render, StoredImage stored, IReadOnlyDictionary<string, double> timings)
     {
