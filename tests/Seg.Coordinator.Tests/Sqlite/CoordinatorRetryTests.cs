@@ -68,7 +68,7 @@ public sealed class CoordinatorRetryTests
         await harness.Bus.Publish(bad);
 
         Assert.True(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.Id == bad.Id));
-        await CoordinatorFixture.EventuallyAsync(() => Task.FromResult(attempts.Of(transient.Id) == 3), "third attempt of the transient message");
+        await CoordinatorTestHost.EventuallyAsync(() => Task.FromResult(attempts.Of(transient.Id) == 3), "third attempt of the transient message");
         Assert.False(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.Id == transient.Id));
         Assert.Equal(1, attempts.Of(bad.Id));
     }
