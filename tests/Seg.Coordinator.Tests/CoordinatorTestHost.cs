@@ -1,9 +1,13 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Coordinator.Sweeps;
+using Seg.Parameters;
 using Seg.Storage;
+using Seg.Storage.Blobs;
 using Seg.Storage.Entities;
+using Seg.Storage.Provenance;
 
 namespace Seg.Coordinator.Tests;
 
@@ -15,6 +19,10 @@ namespace Seg.Coordinator.Tests;
 /// </summary>
 public abstract class CoordinatorTestHost
 {
+    /// <summary>A 1x1 PNG.</summary>
+    public static readonly byte[] Png = Convert.FromBase64String(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+
     /// <summary>The host's services.</summary>
     public abstract IServiceProvider Services { get; }
 
@@ -59,5 +67,28 @@ public abstract class CoordinatorTestHost
         SweepSummary? summary = null;
         await EventuallyAsync(async () => (summary = await SummaryAsync(sweepId)).Status == status, $"sweep {sweepId} {status}");
         return summary!;
+    }
+
+    /// <summary>Stores <see cref="Png"/> as a task's image, as a worker leaves it: the blob, then the provenance row (true when the row is new).</summary>
+    public async Task<bool> StoreImageAsync(Guid taskId, Guid sweepId, RenderParameters parameters, string workerId)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(taskId), Png, CancellationToken.None);
+        return await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
+        {
+            TaskId = taskId,
+            SweepId = sweepId,
+            ParametersJson = JsonSerializer.Serialize(parameters),
+            Parameters = parameters,
+            WorkerId = workerId,
+            Device = "cpu",
+            ExecutionProvider = "CPUExecutionProvider",
+            ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
+            BlobName = stored.BlobName,
+            BlobUri = stored.Uri.ToString(),
+            ImageWidth = 1,
+            ImageHeight = 1,
+            ImageBytes = Png.Length,
+        }, CancellationToken.None);
     }
 }

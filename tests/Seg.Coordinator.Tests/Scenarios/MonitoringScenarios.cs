@@ -7,7 +7,6 @@ using Seg.Coordinator.Monitoring;
 using Seg.Coordinator.Workers;
 using Seg.Storage.Blobs;
 using Seg.Storage.Entities;
-using Seg.Storage.Provenance;
 using Seg.Storage.Workers;
 
 namespace Seg.Coordinator.Tests.Scenarios;
@@ -17,9 +16,7 @@ namespace Seg.Coordinator.Tests.Scenarios;
 public abstract class MonitoringScenarios<TDatabase>(DefaultFixture<TDatabase> app) : IClassFixture<DefaultFixture<TDatabase>>
     where TDatabase : ITestDatabase, new()
 {
-    // A 1x1 PNG.
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+    private static byte[] Png => CoordinatorTestHost.Png;
 
     [Fact]
     public async Task Heartbeats_show_in_api_workers_and_silent_workers_turn_stale()
@@ -123,26 +120,7 @@ public abstract class MonitoringScenarios<TDatabase>(DefaultFixture<TDatabase> a
         var sent = await app.Queue.TakeAsync(2);
         var task = sent.Single(m => m.Message.TaskIndex == 1).Message;
         await app.Worker.StartAsync(task.TaskId, "worker-img");
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.TaskId), Png, CancellationToken.None);
-            Assert.True(await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
-            {
-                TaskId = task.TaskId,
-                SweepId = sweep,
-                ParametersJson = JsonSerializer.Serialize(task.Parameters),
-                Parameters = task.Parameters with { Model = "tiny-sdxl" },
-                WorkerId = "worker-img",
-                Device = "cpu",
-                ExecutionProvider = "CPUExecutionProvider",
-                ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
-                BlobName = stored.BlobName,
-                BlobUri = stored.Uri.ToString(),
-                ImageWidth = 1,
-                ImageHeight = 1,
-                ImageBytes = Png.Length,
-            }, CancellationToken.None));
-        }
+        Assert.True(await app.StoreImageAsync(task.TaskId, sweep, task.Parameters with { Model = "tiny-sdxl" }, "worker-img"));
 
         await app.Worker.SucceedAsync(task, "worker-img", started: true);
 
