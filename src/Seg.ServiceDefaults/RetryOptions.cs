@@ -14,22 +14,22 @@ public record RetryOptions : IValidatableObject
     public const string Subsection = "Retry";
 
     /// <summary>Retries after the first try. Default 5.</summary>
-    [Range(0, 100, ErrorMessage = "must be between {1} and {2}")]
+    [SettingRange(0, 100, ErrorMessage = "must be between {1} and {2}")]
     public int Limit { get; init; } = 5;
 
     /// <summary>First delay, in seconds. Default 0.5.</summary>
-    [Range(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
+    [SettingRange(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
     public double MinIntervalSeconds { get; init; } = 0.5;
 
     /// <summary>Largest delay, in seconds. Default 30.</summary>
-    [Range(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
+    [SettingRange(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
     public double MaxIntervalSeconds { get; init; } = 30;
 
     /// <summary>
     /// Step of the back-off, in seconds: the n-th delay is about the first plus (2^n - 1) steps, up to the largest.
     /// Unset: <see cref="MinIntervalSeconds"/>.
     /// </summary>
-    [Range(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
+    [SettingRange(0.001, 3600.0, ErrorMessage = "must be between {1} and {2} seconds")]
     public double? IntervalDeltaSeconds { get; init; }
 
     /// <inheritdoc />

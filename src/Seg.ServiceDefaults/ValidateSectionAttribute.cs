@@ -6,7 +6,7 @@ namespace Seg.ServiceDefaults;
 /// <summary>
 /// Checks the DataAnnotations of a nested settings object (its attributes and its <see cref="IValidatableObject"/>
 /// rules, every broken one at once), which <c>ValidateDataAnnotations</c> does not descend into, and names each broken
-/// rule with its configuration key under <see cref="Section"/>: <c>Worker:Retry:Limit must be between 0 and 100</c>.
+/// rule with its configuration key under <see cref="Section"/>: <c>Worker:Retry:Limit must be between 0 and 100 (got -1)</c>.
 /// The nested object's messages are phrased to follow the key.
 /// </summary>
 /// <param name="section">The configuration path of the nested object, e.g. <c>Worker:Retry</c>.</param>

@@ -62,14 +62,14 @@ public sealed record WorkerOptions
     public CudaProviderSettings Cuda { get; init; } = new();
 
     /// <summary>Most models a slot keeps loaded; the least recently used one is unloaded beyond it.</summary>
-    [Range(1, int.MaxValue, ErrorMessage = "Worker:MaxModelsPerSlot must be >= {1}")]
+    [SettingRange(1, int.MaxValue, ErrorMessage = "Worker:MaxModelsPerSlot must be >= {1}")]
     public int MaxModelsPerSlot { get; init; } = 1;
 
     /// <summary>
     /// Seconds a stopping worker (SIGTERM) waits for the tasks in hand; after that their renders are cancelled
     /// and the tasks given back to the queue. Keep it below Kubernetes' terminationGracePeriodSeconds minus 30.
     /// </summary>
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "Worker:DrainTimeoutSeconds must be > {1}")]
+    [SettingRange(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "Worker:DrainTimeoutSeconds must be > {1}")]
     public double DrainTimeoutSeconds { get; init; } = 120;
 
     /// <summary>
@@ -79,7 +79,7 @@ public sealed record WorkerOptions
     public RenderMode RenderMode { get; init; } = RenderMode.Pipeline;
 
     /// <summary>In fake mode, how long each fake render holds its slot, in seconds, to emulate device time.</summary>
-    [Range(0.0, double.MaxValue, ErrorMessage = "Worker:FakeRenderSeconds must be >= {1}")]
+    [SettingRange(0.0, double.MaxValue, ErrorMessage = "Worker:FakeRenderSeconds must be >= {1}")]
     public double FakeRenderSeconds { get; init; }
 
     /// <summary>The queue to consume tasks from (one farm per queue; tests use their own).</summary>
@@ -116,10 +116,10 @@ public sealed record WorkerRetryOptions : RetryOptions
     /// each further round doubles it up to <see cref="RedeliveryMaxSeconds"/>. A transient fault never fails a task: an
     /// outage of the database or the blob store is waited out, however long it lasts. Default 5.
     /// </summary>
-    [Range(0.1, 86_400.0, ErrorMessage = "must be between {1} and {2} seconds")]
+    [SettingRange(0.1, 86_400.0, ErrorMessage = "must be between {1} and {2} seconds")]
     public double RedeliveryMinSeconds { get; init; } = 5;
 
     /// <summary>Longest wait between two redelivery rounds, in seconds. Default 60.</summary>
-    [Range(0.1, 86_400.0, ErrorMessage = "must be between {1} and {2} seconds")]
+    [SettingRange(0.1, 86_400.0, ErrorMessage = "must be between {1} and {2} seconds")]
     public double RedeliveryMaxSeconds { get; init; } = 60;
 }

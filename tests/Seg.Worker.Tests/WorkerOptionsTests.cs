@@ -34,10 +34,10 @@ public sealed class WorkerOptionsTests
             "Worker:Devices:1 must be 'cpu', 'cuda' or 'cuda:<id>' (got 'gpu1')",
             "Worker:Devices:2 must name each device once (got 'cuda:0' twice)",
             "Worker:CpuSlots must be >= 1 when a device is cpu (got 0)",
-            "Worker:MaxModelsPerSlot must be >= 1",
-            "Worker:DrainTimeoutSeconds must be > 0",
+            "Worker:MaxModelsPerSlot must be >= 1 (got 0)",
+            "Worker:DrainTimeoutSeconds must be > 0 (got -1)",
             "Worker:QueueName must not be empty",
-            "Worker:Retry:Limit must be between 0 and 100",
+            "Worker:Retry:Limit must be between 0 and 100 (got -1)",
             "Worker:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got 0.01 < 0.1)",
         ];
         var all = string.Join("\n", failures);
@@ -61,10 +61,10 @@ public sealed class WorkerOptionsTests
 
         Assert.Contains("Worker:ModelRoot must not be empty", failures, StringComparison.Ordinal);
         Assert.Contains("Worker:CacheFolder must not be empty", failures, StringComparison.Ordinal);
-        Assert.Contains("Worker:FakeRenderSeconds must be >= 0", failures, StringComparison.Ordinal);
-        Assert.Contains("Worker:Retry:MinIntervalSeconds must be between 0.001 and 3600 seconds", failures, StringComparison.Ordinal);
-        Assert.Contains("Worker:Retry:IntervalDeltaSeconds must be between 0.001 and 3600 seconds", failures, StringComparison.Ordinal);
-        Assert.Contains("Worker:Retry:RedeliveryMinSeconds must be between 0.1 and 86400 seconds", failures, StringComparison.Ordinal);
+        Assert.Contains("Worker:FakeRenderSeconds must be >= 0 (got -0.5)", failures, StringComparison.Ordinal);
+        Assert.Contains("Worker:Retry:MinIntervalSeconds must be between 0.001 and 3600 seconds (got 0)", failures, StringComparison.Ordinal);
+        Assert.Contains("Worker:Retry:IntervalDeltaSeconds must be between 0.001 and 3600 seconds (got 7200)", failures, StringComparison.Ordinal);
+        Assert.Contains("Worker:Retry:RedeliveryMinSeconds must be between 0.1 and 86400 seconds (got 0)", failures, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public sealed class CoordinatorRetryTests
             ["Coordinator:Retry:Limit"] = "101",
             ["Coordinator:Retry:MaxIntervalSeconds"] = "0.1",
         })).Failures);
-        Assert.Contains("Coordinator:Retry:Limit must be between 0 and 100", failures, StringComparison.Ordinal);
+        Assert.Contains("Coordinator:Retry:Limit must be between 0 and 100 (got 101)", failures, StringComparison.Ordinal);
         Assert.Contains("Coordinator:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got 0.1 < 0.2)", failures, StringComparison.Ordinal);
     }
 
