@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Seg.Contracts.Sweeps;
+using Seg.ServiceDefaults;
 
 namespace Seg.Coordinator;
 
@@ -105,6 +106,14 @@ public sealed record CoordinatorOptions
     /// </summary>
     [Range(1024, 1L << 30)]
     public long MaxSweepBytes { get; init; } = 32L << 20;
+
+    /// <summary>
+    /// Retries of the coordinator consumers' faults (the database restarting or busy), section <c>Coordinator:Retry</c>:
+    /// 10 with exponential back-off from 200 ms in steps of 500 ms up to 30 s, about two and a half minutes in all, so an
+    /// outage of two minutes is waited out before the message goes to the error queue.
+    /// </summary>
+    [ValidateSection(Section + ":" + RetryOptions.Subsection)]
+    public RetryOptions Retry { get; init; } = new() { Limit = 10, MinIntervalSeconds = 0.2, MaxIntervalSeconds = 30, IntervalDeltaSeconds = 0.5 };
 
     /// <summary>The limits submitted sweeps are validated against (section <c>Coordinator:SweepLimits</c>).</summary>
     public SweepLimits SweepLimits { get; init; } = new();

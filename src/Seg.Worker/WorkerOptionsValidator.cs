@@ -3,7 +3,11 @@ using Seg.Pipeline.Runtime;
 
 namespace Seg.Worker;
 
-/// <summary>Checks <see cref="WorkerOptions"/> at startup; every broken rule is named with its configuration key.</summary>
+/// <summary>
+/// The rules of <see cref="WorkerOptions"/> across fields, which its DataAnnotations cannot express: each device named
+/// once and known, and CPU slots when a device is <c>cpu</c>. Checked at start beside the DataAnnotations (the options
+/// framework runs both and reports every broken rule at once); each is named with its configuration key.
+/// </summary>
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
 {
     /// <inheritdoc />
@@ -29,25 +33,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
             }
         }
 
-        Check(errors, !devices.Contains("cpu") || options.CpuSlots >= 1, $"Worker:CpuSlots must be >= 1 when a device is cpu (got {options.CpuSlots})");
-        Check(errors, !string.IsNullOrWhiteSpace(options.ModelRoot), "Worker:ModelRoot must not be empty");
-        Check(errors, !string.IsNullOrWhiteSpace(options.CacheFolder), "Worker:CacheFolder must not be empty");
-        Check(errors, options.MaxModelsPerSlot >= 1, $"Worker:MaxModelsPerSlot must be >= 1 (got {options.MaxModelsPerSlot})");
-        Check(errors, options.DrainTimeoutSeconds > 0, $"Worker:DrainTimeoutSeconds must be > 0 (got {options.DrainTimeoutSeconds})");
-        Check(errors, options.FakeRenderSeconds >= 0, $"Worker:FakeRenderSeconds must be >= 0 (got {options.FakeRenderSeconds})");
-        Check(errors, !string.IsNullOrWhiteSpace(options.QueueName), "Worker:QueueName must not be empty");
-        Check(errors, options.Retry.Limit >= 0, $"Worker:Retry:Limit must be >= 0 (got {options.Retry.Limit})");
-        Check(errors, options.Retry.MinIntervalSeconds > 0, $"Worker:Retry:MinIntervalSeconds must be > 0 (got {options.Retry.MinIntervalSeconds})");
-        Check(errors, options.Retry.MaxIntervalSeconds >= options.Retry.MinIntervalSeconds,
-            $"Worker:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got {options.Retry.MaxIntervalSeconds} < {options.Retry.MinIntervalSeconds})");
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-
-    private static void Check(List<string> errors, bool condition, string message)
-    {
-        if (!condition)
+        if (devices.Contains("cpu") && options.CpuSlots < 1)
         {
-            errors.Add(message);
+            errors.Add($"Worker:CpuSlots must be >= 1 when a device is cpu (got {options.CpuSlots})");
         }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -6,9 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Coordinator.Auth;
-using Seg.Storage.Blobs;
 using Seg.Storage.Entities;
-using Seg.Storage.Provenance;
 
 namespace Seg.Coordinator.Tests;
 
@@ -68,9 +66,6 @@ public sealed class SubmitRateLimitTests(RateLimitedFixture app) : IClassFixture
 public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
 {
     private const string Sweep = "model: m\nprompts: [a cat]\nseeds: [1, 2]\n";
-
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
 
     /// <summary>
     /// Every endpoint of the API, the scope it needs and how to call it so that the right key succeeds. The first test
@@ -291,21 +286,7 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
         var sweep = await app.SubmitAsync(Sweep);
         var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().FirstAsync(t => t.SweepId == sweep));
         var parameters = JsonSerializer.Deserialize<Seg.Parameters.RenderParameters>(task.ParametersJson)!;
-        await using var scope = app.Services.CreateAsyncScope();
-        var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.Id), Png, CancellationToken.None);
-        await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
-        {
-            TaskId = task.Id,
-            SweepId = sweep,
-            ParametersJson = task.ParametersJson,
-            Parameters = parameters,
-            ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
-            BlobName = stored.BlobName,
-            BlobUri = stored.Uri.ToString(),
-            ImageWidth = 1,
-            ImageHeight = 1,
-            ImageBytes = Png.Length,
-        }, CancellationToken.None);
+        await app.StoreImageAsync(task.Id, sweep, parameters, "worker-auth");
         return (sweep, task.Id);
     }
 

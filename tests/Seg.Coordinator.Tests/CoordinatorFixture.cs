@@ -14,37 +14,27 @@ using Seg.Storage;
 namespace Seg.Coordinator.Tests;
 
 /// <summary>
-/// The coordinator hosted in-process on real PostgreSQL and RabbitMQ: a fresh database <c>seg_coord_&lt;random&gt;</c>
-/// and a render task queue of its own per test class, both removed afterwards. Fails (never skips) when a service is
-/// missing. Subclasses choose the coordinator options.
+/// The coordinator web app hosted in-process on real RabbitMQ and the database <typeparamref name="TDatabase"/>
+/// (PostgreSQL or SQLite, created for the fixture and removed afterwards), with a render task queue of its own per test
+/// class. Fails (never skips) when a service is missing. Subclasses choose the coordinator options; the scenario
+/// classes (<c>Scenarios/</c>) run once per database.
 /// </summary>
-public abstract class CoordinatorFixture : IAsyncLifetime
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class CoordinatorFixture<TDatabase> : CoordinatorTestHost, IAsyncLifetime
+    where TDatabase : ITestDatabase, new()
 {
-    public static readonly JsonSerializerOptions ApiJson = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
-    private readonly string _suffix;
-    private readonly PostgresTestDatabase _database;
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..12];
     private CoordinatorFactory? _factory;
     private RenderTaskQueue? _queue;
 
-    protected CoordinatorFixture()
-    {
-        _suffix = Guid.NewGuid().ToString("N")[..12];
-        _database = new PostgresTestDatabase("seg_coord_" + _suffix);
-    }
-
-    public string DatabaseName => _database.Name;
+    /// <summary>The database of this fixture.</summary>
+    public TDatabase Database { get; } = new();
 
     public HttpClient Client { get; private set; } = null!;
 
-    public IServiceProvider Services => _factory!.Services;
+    public override IServiceProvider Services => _factory!.Services;
 
     public RenderTaskQueue Queue => _queue!;
-
-    public WorkerSimulator Worker => new(Services);
 
     /// <summary>Whether <see cref="InitializeAsync"/> waits for <c>/readyz</c> to be Healthy (a fixture of a broken dependency does not).</summary>
     protected virtual bool WaitForReady => true;
@@ -54,11 +44,10 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await _database.CreateAsync();
+        var database = await Database.CreateAsync(_suffix);
         _queue = await RenderTaskQueue.CreateAsync("render-tasks-test-" + _suffix);
         var settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = _database.ConnectionString,
             ["ConnectionStrings:Blobs"] = TestServices.Blobs,
             ["BlobStorage:ContainerName"] = "seg-coord-" + _suffix,
             ["Coordinator:RenderTaskQueue"] = _queue.Name,
@@ -74,7 +63,7 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             settings[key] = value;
         }
 
-        foreach (var (key, value) in Settings)
+        foreach (var (key, value) in database.Concat(Settings))
         {
             settings[key] = value;
         }
@@ -100,7 +89,7 @@ public abstract class CoordinatorFixture : IAsyncLifetime
             await _queue.DisposeAsync();
         }
 
-        await _database.DropAsync();
+        await Database.DropAsync();
     }
 
     /// <summary>A client of the app that sends <paramref name="apiKey"/> as a bearer token (none when null).</summary>
@@ -114,17 +103,6 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
         return client;
     }
-
-    /// <summary>Runs <paramref name="action"/> on a fresh database context of the app.</summary>
-    public async Task<T> WithDbAsync<T>(Func<SegDbContext, Task<T>> action)
-    {
-        await using var scope = Services.CreateAsyncScope();
-        return await action(scope.ServiceProvider.GetRequiredService<SegDbContext>());
-    }
-
-    /// <summary>Rows in every table of the farm's schema.</summary>
-    public Task<(int Sweeps, int Tasks, int Images, int Workers)> CountRowsAsync() => WithDbAsync(async db =>
-        (await db.Sweeps.CountAsync(), await db.RenderTasks.CountAsync(), await db.Images.CountAsync(), await db.Workers.CountAsync()));
 
     /// <summary>POSTs a sweep with the given media type (and idempotency key).</summary>
     public Task<HttpResponseMessage> PostSweepAsync(string body, string mediaType = "application/yaml", string? idempotencyKey = null)
@@ -157,19 +135,7 @@ public abstract class CoordinatorFixture : IAsyncLifetime
 
     public async Task<HttpResponseMessage> PostAsync(string path) => await Client.PostAsync(path, content: null);
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after the timeout.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(15);
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < limit, $"timed out after {limit.TotalSeconds} s waiting for: {what}");
-            await Task.Delay(50);
-        }
-    }
-
-    /// <summary>Waits until the sweep has <paramref name="status"/>; returns its summary.</summary>
+    /// <summary>Waits until the sweep has <paramref name="status"/> in <c>GET /api/sweeps/{id}</c>; returns that answer.</summary>
     public async Task<JsonElement> WaitForSweepStatusAsync(Guid sweepId, string status)
     {
         JsonElement sweep = default;
@@ -206,8 +172,15 @@ public abstract class CoordinatorFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The coordinator on PostgreSQL, for the tests of what does not depend on the database (auth, hostile input, web pages).</summary>
+public abstract class CoordinatorFixture : CoordinatorFixture<PostgresDatabase>;
+
 /// <summary>Default options: room for everything in flight.</summary>
 public sealed class DefaultCoordinatorFixture : CoordinatorFixture;
+
+/// <summary>Default options on either database.</summary>
+public sealed class DefaultFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new();
 
 /// <summary>Plays a worker: moves task rows as the worker does and publishes its events on the app's bus.</summary>
 public sealed class WorkerSimulator(IServiceProvider services)

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Azure.Storage.Blobs;
 using MassTransit;
@@ -8,8 +6,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Contracts.Messages;
 using Seg.Storage.Blobs;
-using Seg.Storage.Entities;
-using Seg.Storage.Provenance;
 
 namespace Seg.Coordinator.Tests;
 
@@ -20,10 +16,6 @@ namespace Seg.Coordinator.Tests;
 /// </summary>
 public sealed class LostBlobTests(DefaultCoordinatorFixture app) : IClassFixture<DefaultCoordinatorFixture>
 {
-    // A 1x1 PNG.
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
-
     [Fact]
     public async Task A_recreated_container_reported_by_a_worker_renders_the_lost_image_again()
     {
@@ -90,27 +82,7 @@ public sealed class LostBlobTests(DefaultCoordinatorFixture app) : IClassFixture
     private async Task RenderAsync(Guid sweep, RenderTask task)
     {
         await app.Worker.StartAsync(task.TaskId, "worker-a");
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.TaskId), Png, CancellationToken.None);
-            Assert.True(await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
-            {
-                TaskId = task.TaskId,
-                SweepId = sweep,
-                ParametersJson = JsonSerializer.Serialize(task.Parameters),
-                Parameters = task.Parameters,
-                WorkerId = "worker-a",
-                Device = "cpu",
-                ExecutionProvider = "CPUExecutionProvider",
-                ImageSha256 = Convert.ToHexStringLower(SHA256.HashData(Png)),
-                BlobName = stored.BlobName,
-                BlobUri = stored.Uri.ToString(),
-                ImageWidth = 1,
-                ImageHeight = 1,
-                ImageBytes = Png.Length,
-            }, CancellationToken.None));
-        }
-
+        Assert.True(await app.StoreImageAsync(task.TaskId, sweep, task.Parameters, "worker-a"));
         await app.Worker.SucceedAsync(task, "worker-a", started: true);
     }
 }

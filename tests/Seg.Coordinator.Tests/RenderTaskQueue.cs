@@ -76,6 +76,8 @@ public sealed class RenderTaskQueue : IAsyncDisposable
             var root = envelope.RootElement.Clone();
             var types = root.GetProperty("messageType").EnumerateArray().Select(t => t.GetString()!).ToList();
             var message = root.GetProperty("message").Deserialize<RenderTask>(MassTransitJson)!;
+            // The dispatcher correlates every message with its task.
+            Assert.Equal(message.TaskId.ToString(), root.GetProperty("correlationId").GetString());
             taken.Add(new ReceivedRenderTask(message, types, root));
         }
 
@@ -100,6 +102,9 @@ public sealed class RenderTaskQueue : IAsyncDisposable
         }
         while (clock.Elapsed < wait);
     }
+
+    /// <summary>Drops every message waiting on the queue.</summary>
+    public async Task PurgeAsync() => await _channel.QueuePurgeAsync(Name);
 
     public async ValueTask DisposeAsync()
     {

@@ -18,7 +18,7 @@ public sealed class SweepStatusScaleTests(DefaultCoordinatorFixture app) : IClas
     public async Task A_large_sweep_shows_exact_counts_and_its_cancel_ends_every_task()
     {
         var sweep = await app.SubmitAsync($"name: large\nmodel: m\nprompts: [a]\nseeds: {{start: 0, count: {Tasks}}}\n");
-        await CoordinatorFixture.EventuallyAsync(
+        await CoordinatorTestHost.EventuallyAsync(
             async () => (await app.GetJsonAsync($"/api/sweeps/{sweep}")).GetProperty("tasks").GetProperty("queued").GetInt32() > 0, "the first dispatch");
 
         var shown = await app.GetJsonAsync($"/api/sweeps/{sweep}");
@@ -44,7 +44,7 @@ public sealed class SweepStatusScaleTests(DefaultCoordinatorFixture app) : IClas
         Assert.Equal(1.0, cancelled.GetProperty("progress").GetDouble());
 
         // The rows follow in batches; then rows and counters agree.
-        await CoordinatorFixture.EventuallyAsync(
+        await CoordinatorTestHost.EventuallyAsync(
             async () => await app.WithDbAsync(db => db.RenderTasks.CountAsync(t => t.SweepId == sweep && t.Status == RenderTaskStatus.Cancelled)) == Tasks,
             "every row cancelled", TimeSpan.FromMinutes(2));
         var counters = await app.WithDbAsync(db => db.SweepCounters.AsNoTracking().SingleAsync(c => c.SweepId == sweep));

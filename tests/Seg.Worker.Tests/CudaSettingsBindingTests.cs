@@ -21,8 +21,10 @@ public sealed class CudaSettingsBindingTests
             ["Worker:Cuda:GpuMemoryLimitBytes"] = "8589934592",
             ["Worker:Cuda:EnableCudaGraph"] = "true",
         }).Build();
-        var options = configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>()!;
-        options.CacheFolder = Path.Combine(Path.GetTempPath(), $"seg-worker-cuda-{Guid.NewGuid():N}");
+        var options = configuration.GetSection(WorkerOptions.Section).Get<WorkerOptions>()! with
+        {
+            CacheFolder = Path.Combine(Path.GetTempPath(), $"seg-worker-cuda-{Guid.NewGuid():N}"),
+        };
 
         using var pool = new PipelinePool(Options.Create(options), NullLogger<PipelinePool>.Instance);
 

@@ -117,7 +117,7 @@ public static class CoordinatorServiceExtensions
     /// Adds the consumers of the workers' events to a bus: <see cref="RenderTaskSucceededConsumer"/>,
     /// <see cref="RenderTaskFailedConsumer"/>, <see cref="RenderTaskFaultConsumer"/>, <see cref="WorkerHeartbeatConsumer"/>
     /// and <see cref="BlobContainerRecreatedConsumer"/>, each on its own endpoint (kebab-case names, e.g.
-    /// <c>render-task-succeeded</c>) with <see cref="UseCoordinatorRetry"/> on that endpoint only, so that a bus
+    /// <c>render-task-succeeded</c>) with the retry of <see cref="CoordinatorOptions.Retry"/> on that endpoint only, so that a bus
     /// shared with the worker's consumer leaves the worker's own retries alone. They need
     /// <see cref="AddCoordinatorCore"/>.
     /// </summary>
@@ -130,24 +130,6 @@ public static class CoordinatorServiceExtensions
         bus.AddConsumer<RenderTaskFaultConsumer, CoordinatorConsumerDefinition<RenderTaskFaultConsumer>>();
         bus.AddConsumer<WorkerHeartbeatConsumer, CoordinatorConsumerDefinition<WorkerHeartbeatConsumer>>();
         bus.AddConsumer<BlobContainerRecreatedConsumer, CoordinatorConsumerDefinition<BlobContainerRecreatedConsumer>>();
-    }
-
-    /// <summary>
-    /// The coordinator consumers' retry policy: transient faults (the database restarting or busy) are retried 10
-    /// times with exponential back-off from 200 ms to 30 s (about two and a half minutes in all, an outage of two minutes
-    /// is waited out) before the message goes to the error queue; an
-    /// <see cref="ArgumentException"/> (a malformed message, which will not get better) is not retried.
-    /// <see cref="AddCoordinatorConsumers"/> applies it to the coordinator's endpoints already.
-    /// </summary>
-    /// <param name="configurator">An endpoint, a consumer or a whole bus.</param>
-    public static void UseCoordinatorRetry(this IConsumePipeConfigurator configurator)
-    {
-        ArgumentNullException.ThrowIfNull(configurator);
-        configurator.UseMessageRetry(retry =>
-        {
-            retry.Exponential(10, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
-            retry.Ignore<ArgumentException>();
-        });
     }
 
     /// <summary>

@@ -1,14 +1,17 @@
 using MassTransit;
-using Seg.Coordinator.Extensions;
+using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
 
 namespace Seg.Coordinator.IntegrationEvents;
 
 /// <summary>
-/// Puts <see cref="CoordinatorServiceExtensions.UseCoordinatorRetry"/> on the endpoint of one coordinator consumer
-/// (not on the whole bus, which in the standalone mode also carries the worker's consumer and its own retries).
+/// Puts the coordinator's retry (<see cref="CoordinatorOptions.Retry"/>) on the endpoint of one coordinator consumer
+/// (not on the whole bus, which in the standalone mode also carries the worker's consumer and its own retries). An
+/// <see cref="ArgumentException"/> (a malformed message, which will not get better) is not retried.
 /// </summary>
 /// <typeparam name="TConsumer">The consumer.</typeparam>
-internal sealed class CoordinatorConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer>
+/// <param name="options">The coordinator's options.</param>
+internal sealed class CoordinatorConsumerDefinition<TConsumer>(IOptions<CoordinatorOptions> options) : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
     /// <inheritdoc />
@@ -16,5 +19,5 @@ internal sealed class CoordinatorConsumerDefinition<TConsumer> : ConsumerDefinit
         IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator,
         IRegistrationContext context) =>
-        endpointConfigurator.UseCoordinatorRetry();
+        endpointConfigurator.UseSegRetry(options.Value.Retry, retry => retry.Ignore<ArgumentException>());
 }

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.Options;
+using Seg.ServiceDefaults;
 
 namespace Seg.Worker.Consumers;
 
@@ -30,12 +31,6 @@ public sealed class RenderTaskConsumerDefinition : ConsumerDefinition<RenderTask
         IConsumerConfigurator<RenderTaskConsumer> consumerConfigurator,
         IRegistrationContext context)
     {
-        var retry = _options.Retry;
-        endpointConfigurator.UseMessageRetry(r =>
-        {
-            r.Exponential(retry.Limit, TimeSpan.FromSeconds(retry.MinIntervalSeconds),
-                TimeSpan.FromSeconds(retry.MaxIntervalSeconds), TimeSpan.FromSeconds(retry.MinIntervalSeconds));
-            r.Handle<Exception>(TransientFaults.IsTransient);
-        });
+        endpointConfigurator.UseSegRetry(_options.Retry, retry => retry.Handle<Exception>(TransientFaults.IsTransient));
     }
 }

@@ -1,15 +1,19 @@
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Seg.Coordinator.Extensions;
 using Seg.Coordinator.IntegrationEvents;
+using Seg.ServiceDefaults;
 
 namespace Seg.Coordinator.Tests.Sqlite;
 
 /// <summary>
 /// The retry that <see cref="CoordinatorServiceExtensions.AddCoordinatorConsumers"/> puts on each coordinator endpoint
 /// (through <see cref="CoordinatorConsumerDefinition{TConsumer}"/>): transient faults are retried, an
-/// <see cref="ArgumentException"/> is not.
+/// <see cref="ArgumentException"/> is not; its settings (<c>Coordinator:Retry</c>, a <see cref="RetryOptions"/> as the
+/// worker's) keep the coordinator's defaults and name the key of a broken rule.
 /// </summary>
 public sealed class CoordinatorRetryTests
 {
@@ -68,8 +72,33 @@ public sealed class CoordinatorRetryTests
         await harness.Bus.Publish(bad);
 
         Assert.True(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.Id == bad.Id));
-        await CoordinatorFixture.EventuallyAsync(() => Task.FromResult(attempts.Of(transient.Id) == 3), "third attempt of the transient message");
+        await CoordinatorTestHost.EventuallyAsync(() => Task.FromResult(attempts.Of(transient.Id) == 3), "third attempt of the transient message");
         Assert.False(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.Id == transient.Id));
         Assert.Equal(1, attempts.Of(bad.Id));
+    }
+
+    [Fact]
+    public void Retry_settings_keep_the_coordinators_defaults_and_name_the_key_of_a_broken_rule()
+    {
+        Assert.Equal(
+            new RetryOptions { Limit = 10, MinIntervalSeconds = 0.2, MaxIntervalSeconds = 30, IntervalDeltaSeconds = 0.5 },
+            Resolve([]).Retry);
+        Assert.Equal((3, 0.2), (Resolve(new() { ["Coordinator:Retry:Limit"] = "3" }).Retry.Limit, Resolve([]).Retry.MinIntervalSeconds));
+
+        var failures = string.Join("\n", Assert.Throws<OptionsValidationException>(() => Resolve(new()
+        {
+            ["Coordinator:Retry:Limit"] = "101",
+            ["Coordinator:Retry:MaxIntervalSeconds"] = "0.1",
+        })).Failures);
+        Assert.Contains("Coordinator:Retry:Limit must be between 0 and 100 (got 101)", failures, StringComparison.Ordinal);
+        Assert.Contains("Coordinator:Retry:MaxIntervalSeconds must be >= MinIntervalSeconds (got 0.1 < 0.2)", failures, StringComparison.Ordinal);
+    }
+
+    /// <summary>The coordinator's options as <see cref="CoordinatorServiceExtensions.AddCoordinatorCore"/> registers them.</summary>
+    private static CoordinatorOptions Resolve(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        using var provider = new ServiceCollection().AddLogging().AddCoordinatorCore(configuration).BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<CoordinatorOptions>>().Value;
     }
 }

@@ -7,7 +7,7 @@ using Seg.Storage.Tasks;
 
 namespace Seg.Coordinator.Tests.Sqlite;
 
-public sealed class RecoveringSqliteFixture : SqliteCoordinatorFixture
+public sealed class RecoveringSqliteFixture : StandaloneCoordinatorFixture
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -19,7 +19,8 @@ public sealed class RecoveringSqliteFixture : SqliteCoordinatorFixture
 /// <summary>
 /// The standalone mode stopped and started again on the same SQLite file: the in-memory bus lost every message, so
 /// <see cref="InFlightRecovery"/> puts the tasks left in flight back to pending, ends those of a cancelled sweep and
-/// completes a sweep whose last event was lost; the new host then dispatches again.
+/// completes a sweep whose last event was lost; the new host then dispatches again. SQLite only: the standalone mode is
+/// the one host on the in-memory transport, and it keeps its database in a SQLite file.
 /// </summary>
 public sealed class SqliteRestartTests(RecoveringSqliteFixture app) : IClassFixture<RecoveringSqliteFixture>
 {

@@ -20,9 +20,11 @@ namespace Seg.Coordinator.Tests.Sqlite;
 /// The coordinator's core as the standalone mode hosts it: a generic host (no web server) with a SQLite file and a
 /// local image folder in a temp folder (<c>AddSegStorageSqlite</c>), <see cref="CoordinatorServiceExtensions.AddCoordinatorCore"/>
 /// and one <c>AddSegMassTransit(..., inMemory: true)</c> that carries the coordinator's consumers and, in place of a
-/// worker, <see cref="RenderTaskInbox"/>'s consumer on <c>render-tasks</c>. Needs no outside service.
+/// worker, <see cref="RenderTaskInbox"/>'s consumer on <c>render-tasks</c>. Needs no outside service. For what only
+/// the standalone mode does (a restart that loses the in-memory messages); the behaviours of the coordinator on
+/// either database run on <see cref="CoordinatorFixture{TDatabase}"/>.
 /// </summary>
-public abstract class SqliteCoordinatorFixture : IAsyncLifetime
+public abstract class StandaloneCoordinatorFixture : CoordinatorTestHost, IAsyncLifetime
 {
     private IHost? _host;
 
@@ -30,11 +32,9 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
 
     public string DatabasePath => Path.Combine(Folder, "seg.db");
 
-    public IServiceProvider Services => _host!.Services;
+    public override IServiceProvider Services => _host!.Services;
 
     public RenderTaskInbox Inbox => Services.GetRequiredService<RenderTaskInbox>();
-
-    public WorkerSimulator Worker => new(Services);
 
     /// <summary>Coordinator settings of this fixture (keys as in appsettings.json).</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -106,21 +106,6 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
         SqliteConnection.ClearAllPools();
     }
 
-    /// <summary>Runs <paramref name="action"/> with a service of a fresh scope.</summary>
-    public async Task<TResult> WithAsync<TService, TResult>(Func<TService, Task<TResult>> action)
-        where TService : notnull
-    {
-        await using var scope = Services.CreateAsyncScope();
-        return await action(scope.ServiceProvider.GetRequiredService<TService>());
-    }
-
-    /// <summary>Runs <paramref name="action"/> on a fresh database context.</summary>
-    public Task<T> WithDbAsync<T>(Func<SegDbContext, Task<T>> action) => WithAsync(action);
-
-    /// <summary>Rows in every table of the farm's schema.</summary>
-    public Task<(int Sweeps, int Tasks, int Images, int Workers)> CountRowsAsync() => WithDbAsync(async db =>
-        (await db.Sweeps.CountAsync(), await db.RenderTasks.CountAsync(), await db.Images.CountAsync(), await db.Workers.CountAsync()));
-
     /// <summary>Submits a valid sweep through <see cref="SweepSubmitter"/> and returns its id.</summary>
     public async Task<Guid> SubmitAsync(string yaml, string? idempotencyKey = null)
     {
@@ -129,26 +114,10 @@ public abstract class SqliteCoordinatorFixture : IAsyncLifetime
         return submission.Stored.SweepId;
     }
 
-    /// <summary>A sweep's summary, which must exist.</summary>
-    public async Task<SweepSummary> SummaryAsync(Guid sweepId, bool detail = false) =>
-        await WithAsync<SweepQueries, SweepSummary?>(q => detail ? q.GetDetailAsync(sweepId, CancellationToken.None) : q.GetAsync(sweepId, CancellationToken.None))
-        ?? throw new InvalidOperationException($"sweep {sweepId} not found");
-
     /// <summary>Runs a sweep command.</summary>
     public Task<SweepCommandResult> CommandAsync(Func<SweepCommands, Guid, CancellationToken, Task<SweepCommandResult>> command, Guid sweepId) =>
         WithAsync<SweepCommands, SweepCommandResult>(c => command(c, sweepId, CancellationToken.None));
-
-    /// <summary>Waits until the sweep has <paramref name="status"/>; returns its summary.</summary>
-    public async Task<SweepSummary> WaitForSweepStatusAsync(Guid sweepId, SweepStatus status)
-    {
-        SweepSummary? summary = null;
-        await CoordinatorFixture.EventuallyAsync(async () => (summary = await SummaryAsync(sweepId)).Status == status, $"sweep {sweepId} {status}");
-        return summary!;
-    }
 }
-
-/// <summary>Default options: room for everything in flight.</summary>
-public sealed class DefaultSqliteFixture : SqliteCoordinatorFixture;
 
 /// <summary>
 /// Plays the worker's side of <c>render-tasks</c> on the in-memory bus: its consumer keeps every message it receives,

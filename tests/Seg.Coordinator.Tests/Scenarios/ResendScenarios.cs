@@ -3,9 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Seg.Storage.Entities;
 using Seg.Storage.Workers;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-public sealed class ResendFixture : CoordinatorFixture
+public sealed class ResendFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new()
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -23,7 +24,9 @@ public sealed class ResendFixture : CoordinatorFixture
 /// purged: here the messages are taken and dropped), and a running task whose worker stopped sending heartbeats. The
 /// resends count per task and in the sweep, and the lost tasks do not keep MaxInFlight full.
 /// </summary>
-public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class ResendScenarios<TDatabase>(ResendFixture<TDatabase> app) : IClassFixture<ResendFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task Queued_tasks_whose_messages_were_lost_are_sent_again_and_the_sweep_finishes()
@@ -36,7 +39,7 @@ public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture
         Assert.Equal(lost.Select(m => m.Message.TaskId).Order(), again.Select(m => m.Message.TaskId).Order());
         Assert.All(again, m => Assert.Equal(1, m.Message.Attempt));
         // The round sends before it commits: the counts show once it has.
-        await CoordinatorFixture.EventuallyAsync(async () => (await app.WithDbAsync(db => db.RenderTasks.Where(t => t.SweepId == sweep)
+        await CoordinatorTestHost.EventuallyAsync(async () => (await app.WithDbAsync(db => db.RenderTasks.Where(t => t.SweepId == sweep)
             .OrderBy(t => t.TaskIndex).Select(t => t.Resends).ToListAsync())).Select(r => Math.Min(r, 1)).SequenceEqual([1, 1, 1, 0, 0]), "3 tasks resent");
         Assert.True((await app.GetJsonAsync($"/api/sweeps/{sweep}")).GetProperty("resends").GetInt32() >= 3);
 
@@ -88,7 +91,7 @@ public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture
         var again = Assert.Single(await TakeAsync(sweep, 1));
         Assert.Equal(sent.Message.TaskId, again.Message.TaskId);
         // The round sends before it commits: the row shows the resend once it has.
-        await CoordinatorFixture.EventuallyAsync(
+        await CoordinatorTestHost.EventuallyAsync(
             async () => await app.WithDbAsync(db => db.RenderTasks.AnyAsync(t => t.Id == sent.Message.TaskId && t.Resends == 1)), "the resend recorded");
         var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().SingleAsync(t => t.Id == sent.Message.TaskId));
         Assert.Equal(1, task.Resends);
@@ -112,3 +115,7 @@ public sealed class ResendTests(ResendFixture app) : IClassFixture<ResendFixture
         return taken;
     }
 }
+
+public sealed class ResendOnPostgres(ResendFixture<PostgresDatabase> app) : ResendScenarios<PostgresDatabase>(app);
+
+public sealed class ResendOnSqlite(ResendFixture<SqliteDatabase> app) : ResendScenarios<SqliteDatabase>(app);

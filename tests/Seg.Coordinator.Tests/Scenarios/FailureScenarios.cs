@@ -4,11 +4,14 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Contracts.Messages;
+using Seg.Coordinator.Sweeps;
+using Seg.Coordinator.Workers;
 using Seg.Storage.Entities;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-public sealed class TwoAttemptsFixture : CoordinatorFixture
+public sealed class TwoAttemptsFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new()
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -18,7 +21,9 @@ public sealed class TwoAttemptsFixture : CoordinatorFixture
 }
 
 /// <summary>Failed events, MassTransit faults, requeue-failed with its attempt cap, and failure streaks per worker.</summary>
-public sealed class FailureTests(TwoAttemptsFixture app) : IClassFixture<TwoAttemptsFixture>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class FailureScenarios<TDatabase>(TwoAttemptsFixture<TDatabase> app) : IClassFixture<TwoAttemptsFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task Failed_task_fails_the_sweep_and_requeue_sends_it_again_until_attempts_run_out()
@@ -31,6 +36,9 @@ public sealed class FailureTests(TwoAttemptsFixture app) : IClassFixture<TwoAtte
         var failed = await app.WaitForSweepStatusAsync(sweep, "failed");
         Assert.Equal(1, failed.GetProperty("tasks").GetProperty("failed").GetInt32());
         Assert.Equal(1.0, failed.GetProperty("progress").GetDouble());
+        var failedSummary = await app.SummaryAsync(sweep);
+        Assert.Equal(new TaskCounts(0, 0, 0, 1, 1, 0), failedSummary.Tasks);
+        Assert.Equal(1.5 + 0.5, failedSummary.GpuSeconds, 9);
 
         using var requeue = await app.PostAsync($"/api/sweeps/{sweep}/requeue-failed");
         Assert.Equal(HttpStatusCode.OK, requeue.StatusCode);
@@ -50,6 +58,7 @@ public sealed class FailureTests(TwoAttemptsFixture app) : IClassFixture<TwoAtte
         var noneResult = JsonDocument.Parse(await none.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(0, noneResult.GetProperty("tasksAffected").GetInt32());
         Assert.Equal("failed", noneResult.GetProperty("sweep").GetProperty("status").GetString());
+        Assert.Equal(SweepStatus.Failed, (await app.SummaryAsync(sweep)).Status);
         await app.Queue.AssertEmptyAsync(TimeSpan.FromSeconds(0.3));
 
         using var cancelFailed = await app.PostAsync($"/api/sweeps/{sweep}/cancel");
@@ -103,6 +112,15 @@ public sealed class FailureTests(TwoAttemptsFixture app) : IClassFixture<TwoAtte
         await app.Worker.FailAsync(sent[3].Message, "worker-fine");
         await app.WaitForSweepStatusAsync(sweep, "failed");
 
+        IReadOnlyList<WorkerView> views = [];
+        await CoordinatorTestHost.EventuallyAsync(async () =>
+        {
+            views = await app.WithAsync<WorkerQueries, IReadOnlyList<WorkerView>>(q => q.ListAsync(CancellationToken.None));
+            return views.Any(w => w.WorkerId == "worker-broken") && views.Any(w => w.WorkerId == "worker-fine");
+        }, "both workers' heartbeats stored");
+        Assert.Equal(new FailingSweep(sweep, 2), Assert.Single(views.Single(w => w.WorkerId == "worker-broken").FailingSweeps));
+        Assert.Empty(views.Single(w => w.WorkerId == "worker-fine").FailingSweeps);
+
         var workers = await app.GetJsonAsync("/api/workers");
         JsonElement Worker(string id) => workers.EnumerateArray().Single(w => w.GetProperty("workerId").GetString() == id);
         var broken = Worker("worker-broken").GetProperty("failingSweeps").EnumerateArray().ToList();
@@ -112,3 +130,7 @@ public sealed class FailureTests(TwoAttemptsFixture app) : IClassFixture<TwoAtte
         Assert.Empty(Worker("worker-fine").GetProperty("failingSweeps").EnumerateArray());
     }
 }
+
+public sealed class FailureOnPostgres(TwoAttemptsFixture<PostgresDatabase> app) : FailureScenarios<PostgresDatabase>(app);
+
+public sealed class FailureOnSqlite(TwoAttemptsFixture<SqliteDatabase> app) : FailureScenarios<SqliteDatabase>(app);

@@ -2,20 +2,25 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Coordinator.Sweeps;
 using Seg.Storage.Entities;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-public sealed class FourInFlightFixture : CoordinatorFixture
+public sealed class FourInFlightFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new()
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Coordinator:MaxInFlight"] = "4" };
 }
 
 /// <summary>
 /// The dispatcher keeps at most MaxInFlight (4) tasks queued or running, sends them in priority order with ties
-/// first-in first-out, marks them queued, and wakes on submits and completions (its poll interval is a minute here).
+/// first-in first-out, marks them queued, and wakes on submits and completions (its poll interval is a minute here);
+/// succeeded events complete the sweeps; the summary's counts, progress, ETA and GPU seconds.
 /// </summary>
-public sealed class DispatchTests(FourInFlightFixture app) : IClassFixture<FourInFlightFixture>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class DispatchScenarios<TDatabase>(FourInFlightFixture<TDatabase> app) : IClassFixture<FourInFlightFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task At_most_max_in_flight_are_sent_in_priority_order_then_fifo_and_marked_queued()
@@ -38,12 +43,17 @@ public sealed class DispatchTests(FourInFlightFixture app) : IClassFixture<FourI
             Assert.Equal(message.Message.TaskId.ToString(), message.Envelope.GetProperty("correlationId").GetString());
         }
 
-        await CoordinatorFixture.EventuallyAsync(
+        await CoordinatorTestHost.EventuallyAsync(
             async () => await app.WithDbAsync(db => db.RenderTasks.CountAsync(t => t.SweepId == low && t.Status == RenderTaskStatus.Queued)) == 4,
             "4 tasks queued");
         var statuses = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().Where(t => t.SweepId == low).OrderBy(t => t.TaskIndex).Select(t => t.Status).ToListAsync());
         Assert.Equal([RenderTaskStatus.Queued, RenderTaskStatus.Queued, RenderTaskStatus.Queued, RenderTaskStatus.Queued, RenderTaskStatus.Pending, RenderTaskStatus.Pending], statuses);
         Assert.Equal("running", (await app.GetJsonAsync($"/api/sweeps/{low}")).GetProperty("status").GetString());
+        var running = await app.SummaryAsync(low);
+        Assert.Equal(SweepStatus.Running, running.Status);
+        Assert.Equal(new TaskCounts(2, 4, 0, 0, 0, 0), running.Tasks);
+        Assert.Null(running.EtaSeconds); // nothing has ended yet
+        Assert.NotNull(running.StartedAt);
 
         // Nothing more while four are in flight, whatever their priority.
         var high = await app.SubmitAsync("name: high\nmodel: tiny-sdxl\nprompts: [a dog]\nseeds: [1, 2, 3]\npriority: 5\n");
@@ -67,7 +77,10 @@ public sealed class DispatchTests(FourInFlightFixture app) : IClassFixture<FourI
         var started = progress.GetProperty("startedAt").GetDateTimeOffset();
         var eta = progress.GetProperty("etaSeconds").GetDouble();
         Assert.Equal(4.0 / 6, progress.GetProperty("progress").GetDouble(), 9);
-        Assert.InRange(eta, 0.5 * (before - started).TotalSeconds - 0.01, 0.5 * (after - started).TotalSeconds + 0.01);
+        Assert.InRange(eta, (0.5 * (before - started).TotalSeconds) - 0.01, (0.5 * (after - started).TotalSeconds) + 0.01);
+        var summary = await app.SummaryAsync(low);
+        Assert.Equal(new TaskCounts(1, 1, 0, 4, 0, 0), summary.Tasks);
+        Assert.Equal(4 * 1.5, summary.GpuSeconds, 9);
 
         foreach (var message in second)
         {
@@ -91,6 +104,16 @@ public sealed class DispatchTests(FourInFlightFixture app) : IClassFixture<FourI
         Assert.Equal(2 * 2.0, laterDone.GetProperty("gpuSeconds").GetDouble(), 6);
         Assert.NotEqual(JsonValueKind.Null, lowDone.GetProperty("finishedAt").ValueKind);
         Assert.NotEqual(JsonValueKind.Null, lowDone.GetProperty("startedAt").ValueKind);
+        var lowSummary = await app.SummaryAsync(low);
+        Assert.Equal(new TaskCounts(0, 0, 0, 6, 0, 0), lowSummary.Tasks);
+        Assert.Equal((5 * 1.5) + 2.0, lowSummary.GpuSeconds, 9);
+        Assert.Equal(2 * 2.0, (await app.SummaryAsync(later)).GpuSeconds, 9);
+        Assert.Null(lowSummary.EtaSeconds);
+        Assert.True(lowSummary.FinishedAt >= lowSummary.StartedAt);
         await app.Queue.AssertEmptyAsync(TimeSpan.FromSeconds(0.3));
     }
 }
+
+public sealed class DispatchOnPostgres(FourInFlightFixture<PostgresDatabase> app) : DispatchScenarios<PostgresDatabase>(app);
+
+public sealed class DispatchOnSqlite(FourInFlightFixture<SqliteDatabase> app) : DispatchScenarios<SqliteDatabase>(app);

@@ -1,11 +1,13 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Seg.Coordinator.Sweeps;
 using Seg.Storage.Entities;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-public sealed class TwoInFlightFixture : CoordinatorFixture
+public sealed class TwoInFlightFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new()
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Coordinator:MaxInFlight"] = "2" };
 }
@@ -14,7 +16,9 @@ public sealed class TwoInFlightFixture : CoordinatorFixture
 /// Cancel and pause act at once: after the call returns, no message of the sweep is sent. A second sweep submitted
 /// afterwards is the barrier: once its message arrives, the dispatcher has had its chance to send the first one's.
 /// </summary>
-public sealed class CancelTests(TwoInFlightFixture app) : IClassFixture<TwoInFlightFixture>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class CancelScenarios<TDatabase>(TwoInFlightFixture<TDatabase> app) : IClassFixture<TwoInFlightFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task Cancel_stops_dispatch_and_cancels_the_tasks_not_started()
@@ -30,6 +34,10 @@ public sealed class CancelTests(TwoInFlightFixture app) : IClassFixture<TwoInFli
         Assert.Equal(5, result.GetProperty("tasksAffected").GetInt32()); // 3 pending + 2 queued
         Assert.Equal("cancelled", result.GetProperty("sweep").GetProperty("status").GetString());
         Assert.Equal(5, result.GetProperty("sweep").GetProperty("tasks").GetProperty("cancelled").GetInt32());
+        var cancelled = await app.SummaryAsync(sweep);
+        Assert.Equal(SweepStatus.Cancelled, cancelled.Status);
+        Assert.Equal(new TaskCounts(0, 0, 0, 0, 0, 5), cancelled.Tasks);
+        Assert.NotNull(cancelled.FinishedAt);
 
         // The queued tasks were cancelled, so the room is free: the barrier sweep gets it, the cancelled one nothing.
         var barrier = await app.SubmitAsync("model: m\nprompts: [barrier]\nseeds: 1\n");
@@ -55,7 +63,13 @@ public sealed class CancelTests(TwoInFlightFixture app) : IClassFixture<TwoInFli
     }
 }
 
-public sealed class PauseResumeTests(TwoInFlightFixture app) : IClassFixture<TwoInFlightFixture>
+public sealed class CancelOnPostgres(TwoInFlightFixture<PostgresDatabase> app) : CancelScenarios<PostgresDatabase>(app);
+
+public sealed class CancelOnSqlite(TwoInFlightFixture<SqliteDatabase> app) : CancelScenarios<SqliteDatabase>(app);
+
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class PauseResumeScenarios<TDatabase>(TwoInFlightFixture<TDatabase> app) : IClassFixture<TwoInFlightFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task Pause_stops_dispatch_and_resume_restarts_it()
@@ -83,6 +97,10 @@ public sealed class PauseResumeTests(TwoInFlightFixture app) : IClassFixture<Two
         Assert.Equal("paused", paused.GetProperty("status").GetString());
         Assert.Equal(2, paused.GetProperty("tasks").GetProperty("pending").GetInt32());
         Assert.Equal(JsonValueKind.Null, paused.GetProperty("etaSeconds").ValueKind);
+        var pausedSummary = await app.SummaryAsync(sweep);
+        Assert.Equal(SweepStatus.Paused, pausedSummary.Status);
+        Assert.Equal(new TaskCounts(2, 0, 0, 2, 0, 0), pausedSummary.Tasks);
+        Assert.Null(pausedSummary.EtaSeconds);
 
         await app.Worker.SucceedAsync(next[0].Message);
         using var resume = await app.PostAsync($"/api/sweeps/{sweep}/resume");
@@ -101,10 +119,17 @@ public sealed class PauseResumeTests(TwoInFlightFixture app) : IClassFixture<Two
         }
 
         await app.WaitForSweepStatusAsync(sweep, "succeeded");
+        Assert.Equal(4, await app.WithDbAsync(db => db.RenderTasks.CountAsync(t => t.SweepId == sweep && t.Status == RenderTaskStatus.Succeeded)));
     }
 }
 
-public sealed class UnreadableTaskTests(TwoInFlightFixture app) : IClassFixture<TwoInFlightFixture>
+public sealed class PauseResumeOnPostgres(TwoInFlightFixture<PostgresDatabase> app) : PauseResumeScenarios<PostgresDatabase>(app);
+
+public sealed class PauseResumeOnSqlite(TwoInFlightFixture<SqliteDatabase> app) : PauseResumeScenarios<SqliteDatabase>(app);
+
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class UnreadableTaskScenarios<TDatabase>(TwoInFlightFixture<TDatabase> app) : IClassFixture<TwoInFlightFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     [Fact]
     public async Task A_task_whose_parameters_cannot_be_read_is_failed_and_does_not_block_dispatch()
@@ -126,3 +151,7 @@ public sealed class UnreadableTaskTests(TwoInFlightFixture app) : IClassFixture<
         await app.WaitForSweepStatusAsync(sweep, "failed");
     }
 }
+
+public sealed class UnreadableTaskOnPostgres(TwoInFlightFixture<PostgresDatabase> app) : UnreadableTaskScenarios<PostgresDatabase>(app);
+
+public sealed class UnreadableTaskOnSqlite(TwoInFlightFixture<SqliteDatabase> app) : UnreadableTaskScenarios<SqliteDatabase>(app);

@@ -1,16 +1,25 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Seg.Contracts.Sweeps;
+using Seg.Coordinator.Sweeps;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-/// <summary>Bad sweeps: 400 with field-level errors, and nothing written to any table (a database of its own).</summary>
-public sealed class SmallLimitsFixture : CoordinatorFixture
+/// <summary>A database of its own that stays empty: no valid sweep is kept in it.</summary>
+public sealed class SmallLimitsFixture<TDatabase> : CoordinatorFixture<TDatabase>
+    where TDatabase : ITestDatabase, new()
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Coordinator:SweepLimits:MaxTasksPerSweep"] = "1000" };
 }
 
-public sealed class InvalidSweepTests(SmallLimitsFixture app) : IClassFixture<SmallLimitsFixture>
+/// <summary>
+/// Bad sweeps: 400 with field-level errors (or the submitter's refusal), and nothing written to any table nor sent. SQLite
+/// enforces no column lengths, so there the submitter's own checks are all that keeps a long model name or idempotency key out.
+/// </summary>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class InvalidSweepScenarios<TDatabase>(SmallLimitsFixture<TDatabase> app) : IClassFixture<SmallLimitsFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     private const string Valid = "model: tiny-sdxl\nprompts: [a cat]\nseeds: [1, 2]\n";
 
@@ -35,6 +44,20 @@ public sealed class InvalidSweepTests(SmallLimitsFixture app) : IClassFixture<Sm
         { "model too long for storage", "application/yaml", $"model: {new string('m', 201)}\nprompts: [a]\nseeds: 1\n", "model" },
     };
 
+    public static TheoryData<string, string, string?, string> SubmitterCases => new()
+    {
+        // name, body, idempotency key, field expected among the errors
+        { "empty prompts", "model: m\nprompts: []\nseeds: [1]\n", null, "prompts" },
+        { "sigma zero", Valid + "seg_blur_sigma: [2, 0]\n", null, "seg_blur_sigma[1]" },
+        { "unknown scheduler", Valid + "scheduler: heun\n", null, "scheduler[0]" },
+        { "too many tasks for the configured limit", "model: m\nprompts: [a, b]\nseeds: {start: 0, count: 501}\n", null, "sweep" },
+        { "malformed yaml", "model: m\nprompts: [a cat\nseeds: 1\n", null, "sweep" },
+        { "malformed json", """{"model": "m", "prompts": ["a cat"], """, null, "sweep" },
+        { "model too long for storage", $"model: {new string('m', 201)}\nprompts: [a]\nseeds: 1\n", null, "model" },
+        { "idempotency key too long", Valid, new string('k', 201), "Idempotency-Key" },
+        { "blank idempotency key", Valid, "  ", "Idempotency-Key" },
+    };
+
     [Theory]
     [MemberData(nameof(Cases))]
     public async Task Invalid_sweep_is_400_with_the_field_and_writes_nothing(string name, string mediaType, string body, string field)
@@ -50,6 +73,35 @@ public sealed class InvalidSweepTests(SmallLimitsFixture app) : IClassFixture<Sm
         Assert.Equal((0, 0, 0, 0), await app.CountRowsAsync());
     }
 
+    [Theory]
+    [MemberData(nameof(SubmitterCases))]
+    public async Task Invalid_sweep_is_refused_with_the_field_and_writes_nothing(string name, string body, string? idempotencyKey, string field)
+    {
+        var submission = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(body, null, idempotencyKey, "scenario-test", CancellationToken.None));
+
+        Assert.False(submission.Succeeded, name);
+        Assert.Null(submission.Stored);
+        var error = Assert.Single(submission.Errors, e => e.Field == field);
+        Assert.False(string.IsNullOrWhiteSpace(error.Rule));
+        Assert.Equal((0, 0, 0, 0), await app.CountRowsAsync());
+        await app.Queue.AssertEmptyAsync(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task A_definition_that_breaks_a_rule_throws_naming_the_field_and_writes_nothing()
+    {
+        var longModel = SweepParser.ParseYaml($"model: {new string('m', 201)}\nprompts: [a]\nseeds: 1\n").Definition!;
+        var tooMany = SweepParser.ParseYaml("model: m\nprompts: [a, b]\nseeds: {start: 0, count: 501}\n").Definition!;
+
+        var model = await Assert.ThrowsAsync<ArgumentException>(() =>
+            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(longModel, null, "scenario-test", CancellationToken.None)));
+        Assert.Contains("model must be at most 200 characters (got 201)", model.Message, StringComparison.Ordinal);
+        var count = await Assert.ThrowsAsync<ArgumentException>(() =>
+            app.WithAsync<SweepSubmitter, Storage.Tasks.SweepInsertResult>(s => s.SubmitAsync(tooMany, null, "scenario-test", CancellationToken.None)));
+        Assert.Contains("at most 1,000 tasks (got 1,002", count.Message, StringComparison.Ordinal);
+        Assert.Equal((0, 0, 0, 0), await app.CountRowsAsync());
+    }
+
     [Fact]
     public async Task The_task_limit_comes_from_configuration()
     {
@@ -60,7 +112,10 @@ public sealed class InvalidSweepTests(SmallLimitsFixture app) : IClassFixture<Sm
         Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
         var id = JsonDocument.Parse(await fits.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
         using var cancel = await app.PostAsync($"/api/sweeps/{id}/cancel");
-        await app.WithDbAsync(db => db.Sweeps.Where(s => s.Id == id).ExecuteDeleteAsync()); // the other tests expect empty tables
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        // The other tests expect empty tables and an empty queue; after the cancel no message of the sweep is sent.
+        await app.WithDbAsync(db => db.Sweeps.Where(s => s.Id == id).ExecuteDeleteAsync());
+        await app.Queue.PurgeAsync();
     }
 
     [Fact]
@@ -92,5 +147,23 @@ public sealed class InvalidSweepTests(SmallLimitsFixture app) : IClassFixture<Sm
         var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors");
         Assert.True(errors.TryGetProperty("Idempotency-Key", out _), errors.ToString());
         Assert.Equal((0, 0, 0, 0), await app.CountRowsAsync());
+    }
+}
+
+public sealed class InvalidSweepOnPostgres(SmallLimitsFixture<PostgresDatabase> app) : InvalidSweepScenarios<PostgresDatabase>(app);
+
+public sealed class InvalidSweepOnSqlite(SmallLimitsFixture<SqliteDatabase> app) : InvalidSweepScenarios<SqliteDatabase>(app);
+
+/// <summary>The submitter's storage rules on their own (no database).</summary>
+public sealed class StorableSweepRulesTests
+{
+    [Fact]
+    public void Storage_rules_accept_what_fits()
+    {
+        var definition = SweepParser.ParseYaml($"model: {new string('m', 200)}\nprompts: [a]\nseeds: 1\n").Definition!;
+        Assert.Empty(SweepSubmitter.CheckStorable(definition, new string('k', 200)));
+        Assert.Empty(SweepSubmitter.CheckStorable(definition, null));
+        Assert.Null(SweepSubmitter.CheckIdempotencyKey("k"));
+        Assert.Equal("Idempotency-Key", SweepSubmitter.CheckIdempotencyKey("")?.Field);
     }
 }

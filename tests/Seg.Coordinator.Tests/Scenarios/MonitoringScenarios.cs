@@ -2,23 +2,36 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Seg.Coordinator.Images;
+using Seg.Coordinator.Monitoring;
+using Seg.Coordinator.Workers;
 using Seg.Storage.Blobs;
 using Seg.Storage.Entities;
-using Seg.Storage.Provenance;
 using Seg.Storage.Workers;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-/// <summary>Workers and heartbeats, stuck tasks, images, health endpoints and the OpenAPI document.</summary>
-public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixture<DefaultCoordinatorFixture>
+/// <summary>Workers and heartbeats, stuck tasks, images with their provenance, health endpoints and the OpenAPI document.</summary>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class MonitoringScenarios<TDatabase>(DefaultFixture<TDatabase> app) : IClassFixture<DefaultFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
-    // A 1x1 PNG.
-    private static readonly byte[] Png = Convert.FromBase64String(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");
+    private static byte[] Png => CoordinatorTestHost.Png;
 
     [Fact]
     public async Task Heartbeats_show_in_api_workers_and_silent_workers_turn_stale()
     {
+        IReadOnlyList<WorkerView> views = [];
+        async Task<bool> StoredAsync(int slots)
+        {
+            views = await app.WithAsync<WorkerQueries, IReadOnlyList<WorkerView>>(q => q.ListAsync(CancellationToken.None));
+            return views.Any(w => w.WorkerId == "worker-hb" && w.Slots == slots);
+        }
+
+        // The second heartbeat updates the row the first one made (sent once the first is stored: the consumer takes
+        // several messages at once, and the order of two at once is not kept).
+        await app.Worker.HeartbeatAsync("worker-hb", 1, 0, "tiny-sdxl");
+        await CoordinatorTestHost.EventuallyAsync(() => StoredAsync(1), "worker-hb's first heartbeat stored");
         await app.Worker.HeartbeatAsync("worker-hb", 2, 1, "tiny-sdxl", "sdxl-base");
         await using (var scope = app.Services.CreateAsyncScope())
         {
@@ -31,12 +44,21 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
             }, CancellationToken.None);
         }
 
-        JsonElement workers = default;
-        await CoordinatorFixture.EventuallyAsync(async () =>
-        {
-            workers = await app.GetJsonAsync("/api/workers");
-            return workers.EnumerateArray().Any(w => w.GetProperty("workerId").GetString() == "worker-hb");
-        }, "worker-hb in /api/workers");
+        await CoordinatorTestHost.EventuallyAsync(() => StoredAsync(2), "worker-hb's second heartbeat stored");
+        Assert.Equal(1, await app.WithDbAsync(db => db.Workers.CountAsync(w => w.WorkerId == "worker-hb")));
+        var view = views.Single(w => w.WorkerId == "worker-hb");
+        Assert.Equal(WorkerHealth.Healthy, view.Health);
+        Assert.Equal("worker-hb-host", view.Host);
+        Assert.Equal(["cuda:0", "cuda:1"], view.Devices);
+        Assert.Equal((2, 1, 7.5, 42L), (view.Slots, view.Busy, view.ImagesPerMinute, view.TasksDone));
+        Assert.Equal(["tiny-sdxl", "sdxl-base"], view.ModelsCached);
+        Assert.InRange(view.SecondsSinceHeartbeat, 0, 30);
+        Assert.True(view.FirstSeenAt <= view.LastHeartbeatAt);
+        var goneView = views.Single(w => w.WorkerId == "worker-gone");
+        Assert.Equal(WorkerHealth.Stale, goneView.Health);
+        Assert.InRange(goneView.SecondsSinceHeartbeat, 299, 400);
+
+        var workers = await app.GetJsonAsync("/api/workers");
 
         var live = workers.EnumerateArray().Single(w => w.GetProperty("workerId").GetString() == "worker-hb");
         Assert.Equal("healthy", live.GetProperty("health").GetString());
@@ -61,7 +83,9 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         await app.Worker.SucceedAsync(sent[0].Message);
         await app.Worker.StartAsync(sent[1].Message.TaskId, "worker-slow");
         await app.Worker.StartAsync(sent[2].Message.TaskId, "worker-ok");
+        // Whole microseconds, PostgreSQL's precision, so that the times read back are the ones written.
         var now = DateTimeOffset.UtcNow;
+        now = now.AddTicks(-(now.Ticks % 10));
         await app.WithDbAsync(async db =>
         {
             // Renders of this sweep take 20 s; one task has run for two hours (past the 600 s floor), one for 10 s.
@@ -77,35 +101,26 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         Assert.Equal("worker-slow", stuck.GetProperty("workerId").GetString());
         Assert.Equal(600, stuck.GetProperty("expectedSeconds").GetDouble());
         Assert.True(stuck.GetProperty("runningSeconds").GetDouble() > 7000);
+
+        var summary = Assert.Single((await app.SummaryAsync(sweep, detail: true)).StuckTasks!);
+        Assert.Equal((sent[1].Message.TaskId, sweep, "worker-slow"), (summary.TaskId, summary.SweepId, summary.WorkerId));
+        Assert.Equal(600, summary.ExpectedSeconds);
+        Assert.InRange(summary.RunningSeconds, 7200, 7300);
+        Assert.Equal(now.AddHours(-2), summary.StartedAt);
+
+        // The monitor's query over every sweep finds the same one.
+        var all = await app.WithAsync<StuckTaskQuery, IReadOnlyList<StuckTask>>(q => q.FindAsync(null, CancellationToken.None));
+        Assert.Equal([sent[1].Message.TaskId], all.Select(t => t.TaskId));
     }
 
     [Fact]
     public async Task Images_are_listed_with_provenance_and_served_as_png()
     {
-        var sweep = await app.SubmitAsync("model: tiny-sdxl\nprompts: [an image]\nseeds: [5, 6]\n");
+        var sweep = await app.SubmitAsync("model: tiny-sdxl\nprompts: [an image]\nseeds: [5, 6]\nseg_blur_sigma: inf\n");
         var sent = await app.Queue.TakeAsync(2);
         var task = sent.Single(m => m.Message.TaskIndex == 1).Message;
         await app.Worker.StartAsync(task.TaskId, "worker-img");
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            var stored = await scope.ServiceProvider.GetRequiredService<IImageBlobStore>().UploadPngAsync(ImageBlobNames.ForTask(task.TaskId), Png, CancellationToken.None);
-            await scope.ServiceProvider.GetRequiredService<ProvenanceWriter>().TryInsertAsync(new ImageRecord
-            {
-                TaskId = task.TaskId,
-                SweepId = sweep,
-                ParametersJson = JsonSerializer.Serialize(task.Parameters),
-                Parameters = task.Parameters with { Model = "tiny-sdxl" },
-                WorkerId = "worker-img",
-                Device = "cpu",
-                ExecutionProvider = "CPUExecutionProvider",
-                ImageSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)),
-                BlobName = stored.BlobName,
-                BlobUri = stored.Uri.ToString(),
-                ImageWidth = 1,
-                ImageHeight = 1,
-                ImageBytes = Png.Length,
-            }, CancellationToken.None);
-        }
+        Assert.True(await app.StoreImageAsync(task.TaskId, sweep, task.Parameters with { Model = "tiny-sdxl" }, "worker-img"));
 
         await app.Worker.SucceedAsync(task, "worker-img", started: true);
 
@@ -117,6 +132,8 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         Assert.Equal(6, image.GetProperty("seed").GetInt64());
         Assert.Equal("inf", image.GetProperty("parameters").GetProperty("seg_blur_sigma").GetString());
         Assert.Equal(ImageBlobNames.ForTask(task.TaskId), image.GetProperty("blobName").GetString());
+        Assert.Equal("worker-img", image.GetProperty("workerId").GetString());
+        Assert.Equal(Png.Length, image.GetProperty("imageBytes").GetInt64());
         // No storage endpoint or account in the answer, and no absolute URL made from the request's Host header.
         Assert.False(image.TryGetProperty("blobUri", out _));
         Assert.DoesNotContain("devstoreaccount1", page.GetRawText(), StringComparison.Ordinal);
@@ -132,6 +149,22 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         using var missing = await app.Client.GetAsync($"/api/images/{sent.Single(m => m.Message.TaskIndex == 0).Message.TaskId}");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+
+        // The same through the queries and the store the API uses.
+        var listed = await app.WithAsync<ImageQueries, ImagePage>(q => q.ListAsync(sweep, 1, 10, id => "/api/images/" + id, CancellationToken.None));
+        var item = Assert.Single(listed.Items);
+        Assert.Equal((task.TaskId, 1, 6L, "worker-img"), (item.TaskId, item.TaskIndex, item.Seed, item.WorkerId));
+        Assert.Equal("inf", item.Parameters.GetProperty("seg_blur_sigma").GetString());
+        Assert.Equal("/api/images/" + task.TaskId, item.ImageUrl);
+        Assert.Equal(Png.Length, item.ImageBytes);
+        await using var read = await app.Services.GetRequiredService<IImageBlobStore>().OpenReadAsync(ImageBlobNames.ForTask(task.TaskId), CancellationToken.None);
+        using var copy = new MemoryStream();
+        await read.CopyToAsync(copy);
+        Assert.Equal(Png, copy.ToArray());
+        if (app.Database.ImagesFolder is { } folder)
+        {
+            Assert.True(File.Exists(Path.Combine(folder, ImageBlobNames.ForTask(task.TaskId))));
+        }
     }
 
     [Fact]
@@ -185,3 +218,7 @@ public sealed class MonitoringTests(DefaultCoordinatorFixture app) : IClassFixtu
         Assert.True(submit.GetProperty("responses").TryGetProperty("400", out _));
     }
 }
+
+public sealed class MonitoringOnPostgres(DefaultFixture<PostgresDatabase> app) : MonitoringScenarios<PostgresDatabase>(app);
+
+public sealed class MonitoringOnSqlite(DefaultFixture<SqliteDatabase> app) : MonitoringScenarios<SqliteDatabase>(app);

@@ -3,12 +3,16 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Seg.Contracts.Messages;
 using Seg.Contracts.Sweeps;
+using Seg.Coordinator.Sweeps;
 using Seg.Parameters;
 using Seg.Storage.Entities;
 
-namespace Seg.Coordinator.Tests;
+namespace Seg.Coordinator.Tests.Scenarios;
 
-public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixture<DefaultCoordinatorFixture>
+/// <summary>Submitting, reading and listing sweeps, on each database.</summary>
+/// <typeparam name="TDatabase">The database the coordinator runs on.</typeparam>
+public abstract class SubmitScenarios<TDatabase>(DefaultFixture<TDatabase> app) : IClassFixture<DefaultFixture<TDatabase>>
+    where TDatabase : ITestDatabase, new()
 {
     private const string Yaml = """
         name: cats and dogs
@@ -19,6 +23,7 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
         seg_blur_sigma: [1, inf]
         steps: 4
         size: 512x512
+        priority: 3
         """;
 
     [Fact]
@@ -36,8 +41,7 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
         Assert.Equal(0, summary.GetProperty("progress").GetDouble());
 
         var sweep = await app.WithDbAsync(db => db.Sweeps.AsNoTracking().SingleAsync(s => s.Id == id));
-        Assert.Equal(3, sweep.MaxAttempts);
-        Assert.Equal(12, sweep.TaskCount);
+        Assert.Equal(("cats and dogs", 3, 12, 3), (sweep.Name, sweep.MaxAttempts, sweep.TaskCount, sweep.Priority));
         var tasks = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().Where(t => t.SweepId == id).OrderBy(t => t.TaskIndex).ToListAsync());
         Assert.Equal(Enumerable.Range(0, 12), tasks.Select(t => t.TaskIndex));
 
@@ -48,19 +52,26 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
             var expected = SweepExpander.TaskAt(id, definition, task.TaskIndex);
             Assert.Equal(TaskIds.For(id, task.TaskIndex), task.Id);
             Assert.Equal(expected.Parameters, JsonSerializer.Deserialize<RenderParameters>(task.ParametersJson));
-            Assert.Equal("tiny-sdxl", task.Model);
+            Assert.Equal(("tiny-sdxl", 3), (task.Model, task.Priority));
         }
 
         Assert.Equal(100, JsonSerializer.Deserialize<RenderParameters>(tasks[0].ParametersJson)!.Seed);
         Assert.Equal(double.PositiveInfinity, JsonSerializer.Deserialize<RenderParameters>(tasks[1].ParametersJson)!.SegBlurSigma);
 
-        // The summary counts what the database holds.
+        // The summary counts what the database holds, whatever the dispatcher has done meanwhile.
         var read = await app.GetJsonAsync($"/api/sweeps/{id}");
         var counts = read.GetProperty("tasks");
         var total = new[] { "pending", "queued", "running", "succeeded", "failed", "cancelled" }.Sum(s => counts.GetProperty(s).GetInt32());
         Assert.Equal(12, total);
         Assert.Equal("tiny-sdxl", read.GetProperty("definition").GetProperty("model").GetString());
         Assert.Empty(read.GetProperty("stuckTasks").EnumerateArray());
+        var detail = await app.SummaryAsync(id, detail: true);
+        Assert.Equal("tests", detail.Tags["project"]);
+        Assert.Equal("tiny-sdxl", detail.Definition!.Value.GetProperty("model").GetString());
+        Assert.Empty(detail.StuckTasks!);
+        Assert.Equal(0, detail.Progress);
+        Assert.Equal(0, detail.GpuSeconds);
+        Assert.Equal(sweep.CreatedAt, detail.CreatedAt);
     }
 
     [Fact]
@@ -89,11 +100,19 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         var firstId = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
-        var secondId = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
-        Assert.Equal(firstId, secondId);
+        var secondAnswer = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(firstId, secondAnswer.GetProperty("id").GetGuid());
+        Assert.Equal(12, secondAnswer.GetProperty("taskCount").GetInt32());
         Assert.Equal($"/api/sweeps/{firstId}", second.Headers.Location?.OriginalString);
         Assert.Equal(1, await app.WithDbAsync(db => db.Sweeps.CountAsync(s => s.IdempotencyKey == key)));
         Assert.Equal(12, await app.WithDbAsync(db => db.RenderTasks.CountAsync(t => t.SweepId == firstId)));
+
+        // The submitter itself says which call created the sweep.
+        var again = await app.WithAsync<SweepSubmitter, SweepSubmission>(s => s.SubmitAsync(Yaml, null, key, "scenario-test", CancellationToken.None));
+        Assert.True(again.Succeeded);
+        Assert.Empty(again.Errors);
+        Assert.False(again.Stored!.Created);
+        Assert.Equal((firstId, 12), (again.Stored.SweepId, again.Stored.TaskCount));
     }
 
     [Fact]
@@ -109,12 +128,16 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
         Assert.True(page.GetProperty("total").GetInt32() >= 2);
 
         var second = await app.GetJsonAsync("/api/sweeps?page=2&pageSize=1");
-        Assert.Equal(older, second.GetProperty("items")[0].GetProperty("id").GetGuid());
+        Assert.Equal(older, Assert.Single(second.GetProperty("items").EnumerateArray()).GetProperty("id").GetGuid());
 
-        await app.PostAsync($"/api/sweeps/{older}/cancel");
+        using var cancel = await app.PostAsync($"/api/sweeps/{older}/cancel");
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        // No other test of this class cancels a sweep.
         var cancelled = await app.GetJsonAsync("/api/sweeps?status=cancelled");
-        Assert.Contains(older, cancelled.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetGuid()));
+        Assert.Equal([older], cancelled.GetProperty("items").EnumerateArray().Select(s => s.GetProperty("id").GetGuid()));
+        Assert.Equal(1, cancelled.GetProperty("total").GetInt32());
         Assert.All(cancelled.GetProperty("items").EnumerateArray(), s => Assert.Equal("cancelled", s.GetProperty("status").GetString()));
+        Assert.Equal(SweepStatus.Cancelled, await app.WithAsync<SweepQueries, SweepStatus?>(q => q.StatusAsync(older, CancellationToken.None)));
     }
 
     [Theory]
@@ -133,12 +156,23 @@ public sealed class SubmitSweepTests(DefaultCoordinatorFixture app) : IClassFixt
     public async Task Unknown_sweep_is_404_problem_details()
     {
         var id = Guid.NewGuid();
-        foreach (var (method, path) in new[] { ("GET", $"/api/sweeps/{id}"), ("GET", $"/api/sweeps/{id}/images"), ("POST", $"/api/sweeps/{id}/cancel"), ("POST", $"/api/sweeps/{id}/requeue-failed") })
+        var requests = new[]
+        {
+            ("GET", $"/api/sweeps/{id}"), ("GET", $"/api/sweeps/{id}/images"), ("POST", $"/api/sweeps/{id}/cancel"),
+            ("POST", $"/api/sweeps/{id}/pause"), ("POST", $"/api/sweeps/{id}/requeue-failed"),
+        };
+        foreach (var (method, path) in requests)
         {
             using var response = await app.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Contains(id.ToString(), await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+
+        Assert.Null(await app.WithAsync<SweepQueries, SweepStatus?>(q => q.StatusAsync(id, CancellationToken.None)));
     }
 }
+
+public sealed class SubmitOnPostgres(DefaultFixture<PostgresDatabase> app) : SubmitScenarios<PostgresDatabase>(app);
+
+public sealed class SubmitOnSqlite(DefaultFixture<SqliteDatabase> app) : SubmitScenarios<SqliteDatabase>(app);
