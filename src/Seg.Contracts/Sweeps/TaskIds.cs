@@ -11,6 +11,9 @@ namespace Seg.Contracts.Sweeps;
 /// </summary>
 public static class TaskIds
 {
+    /// <summary>Names up to this size are hashed from a buffer on the stack (a decimal task index is at most 20 bytes).</summary>
+    private const int StackNameBytes = 128;
+
     /// <summary>The id of the task at <paramref name="taskIndex"/> in the sweep <paramref name="sweepId"/>.</summary>
     public static Guid For(Guid sweepId, long taskIndex)
     {
@@ -28,7 +31,7 @@ public static class TaskIds
     internal static Guid NameBased(Guid namespaceId, ReadOnlySpan<byte> name)
     {
         // On the stack: a submit computes a million of these, and a task index's name is at most 20 bytes.
-        Span<byte> input = name.Length <= 64 ? stackalloc byte[16 + name.Length] : new byte[16 + name.Length];
+        Span<byte> input = name.Length <= StackNameBytes ? stackalloc byte[16 + name.Length] : new byte[16 + name.Length];
         namespaceId.TryWriteBytes(input, bigEndian: true, out _);
         name.CopyTo(input[16..]);
         Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];

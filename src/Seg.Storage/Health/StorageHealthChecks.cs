@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Seg.Storage.Blobs;
@@ -49,7 +50,14 @@ internal sealed class ImageBlobStoreHealthCheck(IImageBlobStore blobs) : IHealth
             await blobs.ExistsAsync(ImageBlobNames.ForTask(Guid.Empty), cancellationToken).ConfigureAwait(false);
             return HealthCheckResult.Healthy();
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            // The readiness timeout (Health:ReadyCheckTimeoutSeconds) ran out while the client retried: say which store.
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"the image store does not answer within the readiness timeout ({context.Registration.Timeout.TotalSeconds:0.#} s)"), e);
+        }
+        catch (Exception e)
         {
             return new HealthCheckResult(context.Registration.FailureStatus, $"the image store does not answer: {e.Message}", e);
         }

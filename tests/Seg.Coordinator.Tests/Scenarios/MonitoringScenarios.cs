@@ -171,9 +171,11 @@ public abstract class MonitoringScenarios<TDatabase>(DefaultFixture<TDatabase> a
     public async Task Without_the_per_sweep_option_no_series_names_a_sweep()
     {
         await app.SubmitAsync("name: unlabelled\nmodel: m\nprompts: [counted]\nseeds: [1, 2]\n");
+        // Taken off the class's queue, where the next scenario would read them as its own.
+        await app.Queue.TakeAsync(2);
         var metrics = "";
         // Wait for a sample that holds the open sweep (every 5 s), so the absence below is not that of an empty sample.
-        await CoordinatorFixture.EventuallyAsync(async () =>
+        await CoordinatorTestHost.EventuallyAsync(async () =>
         {
             metrics = await app.Client.GetStringAsync("/metrics");
             return System.Text.RegularExpressions.Regex.IsMatch(metrics, @"seg_tasks\{[^}]*status=""(pending|queued)""[^}]*\} [1-9]");
