@@ -127,8 +127,8 @@ done
 if [[ $MODES == *" "* ]]; then
   echo "## median end-to-end throughput per mode (tasks/s, each run's median of its sweeps)"
   for mode in off metrics traces on; do
-    rates=$(grep -h "end-to-end throughput" "$LOGS"/bench-"$mode"-*.txt 2>/dev/null | grep -oE '[0-9]+ tasks/s' | grep -oE '^[0-9]+' | tr '\n' ' ')
-    [[ -n $rates ]] && echo "$mode: $rates"
+    rates=$(grep -h "end-to-end throughput" "$LOGS"/bench-"$mode"-*.txt 2>/dev/null | grep -oE '[0-9]+ tasks/s' | grep -oE '^[0-9]+' | tr '\n' ' ' || true)
+    if [[ -n $rates ]]; then echo "$mode: $rates"; fi
   done
 fi
 # CPU seconds of the services over the whole run.
