@@ -12,7 +12,7 @@ namespace Seg.ServiceDefaults;
 /// fails (bad settings, the database or the bus unreachable past their bounds) and a background service that ends in
 /// an exception (the host stops then, but .NET 10 still returns normally from <c>RunAsync</c>, which would exit 0).
 /// </summary>
-public static class SegHost
+public static partial class SegHost
 {
     /// <summary>The exit code after a fatal error.</summary>
     public const int FatalExitCode = 1;
@@ -40,7 +40,7 @@ public static class SegHost
             }
             catch (Exception e) when (e is not (OutOfMemoryException or OptionsValidationException))
             {
-                logger.LogCritical(e, "{Service} stopped on a fatal error", serviceName);
+                LogFatalStop(logger, e, serviceName);
                 throw;
             }
         }
@@ -69,4 +69,7 @@ public static class SegHost
         await Console.Error.WriteLineAsync($"{serviceName}: fatal: {string.Join("; ", faulted)}").ConfigureAwait(false);
         return FatalExitCode;
     }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Service} stopped on a fatal error")]
+    private static partial void LogFatalStop(ILogger logger, Exception exception, string service);
 }

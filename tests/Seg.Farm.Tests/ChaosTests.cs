@@ -135,11 +135,26 @@ public class ChaosTests(ITestOutputHelper output)
     private static async Task<string> WaitForSweepAsync(Farm farm, Guid id, TimeSpan bound)
     {
         var status = "";
-        await farm.WaitUntilAsync(async () =>
+        var last = "";
+        try
+        {
+            await WaitAsync();
+        }
+        catch (TimeoutException e)
+        {
+            // What the sweep was left with tells a lost event (all ended, still running) from a lost task.
+            throw new TimeoutException($"{e.Message}\nthe sweep's last answer: {last}", e);
+        }
+
+        return status;
+
+        Task WaitAsync() => farm.WaitUntilAsync(async () =>
         {
             try
             {
-                status = (await farm.GetSweepAsync(id)).GetProperty("status").GetString()!;
+                var sweep = await farm.GetSweepAsync(id);
+                last = sweep.GetRawText();
+                status = sweep.GetProperty("status").GetString()!;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
@@ -148,7 +163,6 @@ public class ChaosTests(ITestOutputHelper output)
 
             return status is "succeeded" or "failed" or "cancelled";
         }, bound, $"sweep {id} to finish");
-        return status;
     }
 
     private static async Task<long> SucceededAsync(Farm farm) =>

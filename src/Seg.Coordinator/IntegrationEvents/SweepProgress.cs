@@ -18,6 +18,15 @@ public sealed partial class SweepProgress(SweepTransitions sweeps, DispatchSigna
     public async Task<SweepStatus?> TaskEndedAsync(Guid sweepId, CancellationToken cancellationToken)
     {
         signal.Notify();
+        return await TryCompleteAsync(sweepId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Gives the sweep its final status when all its tasks have ended (counted and logged).</summary>
+    /// <param name="sweepId">The sweep.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    /// <returns>The sweep's final status when this call completed it, otherwise null.</returns>
+    public async Task<SweepStatus?> TryCompleteAsync(Guid sweepId, CancellationToken cancellationToken)
+    {
         var completed = await sweeps.TryCompleteAsync(sweepId, cancellationToken).ConfigureAwait(false);
         if (completed is { } status)
         {

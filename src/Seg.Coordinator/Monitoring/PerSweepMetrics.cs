@@ -9,7 +9,7 @@ namespace Seg.Coordinator.Monitoring;
 /// <summary>
 /// The per-sweep gauges, made only when <see cref="PerSweepMetricsOptions.PerSweepMetrics"/> is on:
 /// <c>seg_sweep_tasks{sweep_id,sweep_name,status}</c> (tasks by status) and <c>seg_sweep_gpu_seconds{sweep_id,sweep_name}</c>
-/// (device seconds spent so far) of the open sweeps, from the sweep counter rows that <see cref="TaskCountSampler"/>
+/// (GPU-seconds spent so far) of the open sweeps, from the sweep counter rows that <see cref="TaskCountSampler"/>
 /// reads. At most <see cref="PerSweepMetricsOptions.PerSweepMetricsMaxSweeps"/> sweeps get series of their own, the most
 /// recently created; the rest are summed into <c>sweep_id="other"</c>. A sweep that ends leaves the sample, so its series
 /// end with it (observable gauges report only what the last sample holds).
@@ -40,7 +40,7 @@ public sealed class PerSweepMetrics
         // sample of a stopped coordinator is reported by another one in the same process.
         var meter = meters.Create(SegTelemetry.Name);
         meter.CreateObservableGauge("seg.sweep.tasks", ObserveTasks, "{task}", $"Tasks of the {MaxSweeps} most recent open sweeps by status (the others summed as sweep_id=\"{Other}\")");
-        meter.CreateObservableGauge("seg.sweep.gpu_seconds", ObserveGpuSeconds, "s", $"Device seconds spent by the {MaxSweeps} most recent open sweeps (the others summed as sweep_id=\"{Other}\")");
+        meter.CreateObservableGauge("seg.sweep.gpu_seconds", ObserveGpuSeconds, "s", $"GPU-seconds spent by the {MaxSweeps} most recent open sweeps (the others summed as sweep_id=\"{Other}\")");
     }
 
     /// <summary>Whether the per-sweep series are exported.</summary>
@@ -88,7 +88,7 @@ public sealed class PerSweepMetrics
     /// <param name="Id">The <c>sweep_id</c> label.</param>
     /// <param name="Name">The <c>sweep_name</c> label.</param>
     /// <param name="Tasks">Tasks per status, in the order of <see cref="Statuses"/>.</param>
-    /// <param name="GpuSeconds">Device seconds.</param>
+    /// <param name="GpuSeconds">GPU-seconds spent so far.</param>
     private sealed record SweepSeries(string Id, string Name, long[] Tasks, double GpuSeconds);
 }
 

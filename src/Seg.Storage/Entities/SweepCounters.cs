@@ -31,7 +31,7 @@ public sealed class SweepCounters
     /// <summary>Task messages sent again, summed over the tasks.</summary>
     public int Resends { get; set; }
 
-    /// <summary>Device seconds spent, summed over the tasks.</summary>
+    /// <summary>GPU-seconds spent, summed over the tasks.</summary>
     public double GpuSeconds { get; set; }
 
     /// <summary>The count of <paramref name="status"/>.</summary>

@@ -174,6 +174,21 @@ public sealed class SweepTransitions(SegDbContext db, TimeProvider time)
             .FirstAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Open sweeps (pending, running or paused) none of whose tasks is pending, queued or running, by their counter
+    /// rows: sweeps whose last task ended without the event that completes them (lost with a broker that restarted
+    /// empty), for <see cref="TryCompleteAsync"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>Their ids.</returns>
+    public async Task<IReadOnlyList<Guid>> OpenWithNoActiveTaskAsync(CancellationToken cancellationToken) =>
+        await db.Sweeps.AsNoTracking()
+            .Where(s => s.Status == SweepStatus.Pending || s.Status == SweepStatus.Running || s.Status == SweepStatus.Paused)
+            .Join(db.SweepCounters.AsNoTracking(), s => s.Id, c => c.SweepId, (s, c) => c)
+            .Where(c => c.Pending == 0 && c.Queued == 0 && c.Running == 0)
+            .Select(c => c.SweepId)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+
     /// <summary>GPU-seconds spent on a sweep, summed over its tasks (accounting).</summary>
     /// <param name="sweepId">Sweep id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>

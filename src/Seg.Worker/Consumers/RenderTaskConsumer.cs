@@ -315,8 +315,7 @@ public sealed partial class RenderTaskConsumer(
         var maxDelay = TimeSpan.FromSeconds(Math.Max(_options.Retry.RedeliveryMinSeconds, _options.Retry.RedeliveryMaxSeconds));
         for (var round = 1; ; round++)
         {
-            logger.LogWarning("Task {TaskId}: {Fault} outlasted {Retries} retries; redelivery round {Round} in {Delay} s",
-                task.TaskId, $"{fault.GetType().Name}: {fault.Message}", _options.Retry.Limit, round, delay.TotalSeconds);
+            LogRedeliveryRound(task.TaskId, $"{fault.GetType().Name}: {fault.Message}", _options.Retry.Limit, round, delay.TotalSeconds);
             WorkerStats.RecordRedelivery();
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxDelay.Ticks));
@@ -340,6 +339,9 @@ public sealed partial class RenderTaskConsumer(
 
     private static Dictionary<string, double> StageSeconds(ImageRecord image) =>
         JsonSerializer.Deserialize<Dictionary<string, double>>(image.TimingsJson) ?? [];
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId}: {Fault} outlasted {Retries} retries; redelivery round {Round} in {Delay} s")]
+    private partial void LogRedeliveryRound(Guid taskId, string fault, int retries, int round, double delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} has already ended; acknowledged without rendering")]
     private partial void LogAlreadyEnded(Guid taskId);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Seg.Storage.Entities;
@@ -16,6 +17,8 @@ public sealed class ResendFixture<TDatabase> : CoordinatorFixture<TDatabase>
         ["Heartbeat:IntervalSeconds"] = "1",
         // Resends are found by the dispatcher's rounds: poll often.
         ["Coordinator:DispatchIntervalSeconds"] = "0.2",
+        // The periodic check also completes sweeps whose last event was lost.
+        ["Coordinator:StuckTaskCheckIntervalSeconds"] = "1",
     };
 }
 
@@ -101,6 +104,23 @@ public abstract class ResendScenarios<TDatabase>(ResendFixture<TDatabase> app) :
         await app.Worker.SucceedAsync(again.Message, workerId: "worker-new");
         var done = await app.WaitForSweepStatusAsync(sweep, "succeeded");
         Assert.Equal(1, done.GetProperty("resends").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_sweep_whose_last_events_were_lost_is_completed_by_the_periodic_check()
+    {
+        var sweep = await app.SubmitAsync("name: events-lost\nmodel: m\nprompts: [events]\nseeds: [1, 2]\n");
+        foreach (var message in await TakeAsync(sweep, 2))
+        {
+            // Rendered and marked succeeded, but the success events are lost (a broker that restarted empty): none is published.
+            await app.Worker.StartAsync(message.Message.TaskId, "worker-events-lost");
+            Assert.True(await app.WithAsync<Storage.Tasks.TaskTransitions, bool>(t =>
+                t.TryMarkSucceededAsync(message.Message.TaskId, 1.0, CancellationToken.None)));
+        }
+
+        var done = await app.WaitForSweepStatusAsync(sweep, "succeeded");
+        Assert.Equal(2, done.GetProperty("tasks").GetProperty("succeeded").GetInt32());
+        Assert.NotEqual(JsonValueKind.Null, done.GetProperty("finishedAt").ValueKind);
     }
 
     /// <summary>The next <paramref name="count"/> messages of <paramref name="sweep"/>; copies left by the other test are dropped.</summary>
