@@ -19,7 +19,7 @@ public sealed record HealthOptions
 
     /// <summary>
     /// Longest one readiness check may take, in seconds (default 5): a dependency that accepts connections but never
-    /// answers makes its check unhealthy ("A timeout occurred while running check.") and <c>/readyz</c> answer 503 naming
+    /// answers makes its check unhealthy (its description says the timeout ran out) and <c>/readyz</c> answer 503 naming
     /// it, instead of keeping the probe waiting. Keep it below the probe's own timeout.
     /// </summary>
     [Range(0.1, 600, ErrorMessage = "Health:ReadyCheckTimeoutSeconds must be between {1} and {2} seconds")]
