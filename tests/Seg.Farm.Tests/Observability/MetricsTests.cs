@@ -64,7 +64,16 @@ public partial class MetricsTests(ITestOutputHelper output)
         Assert.True(gpuSeconds.Success, "seg_worker_gpu_seconds_total{model=\"tiny\"} is missing");
         Assert.True(double.Parse(gpuSeconds.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, gpuSeconds.Value);
         Assert.Matches(@"seg_render_stage_duration_seconds_count\{[^}]*stage=""denoise""[^}]*\} 2", worker);
-        Assert.Matches(@"seg_tasks\{[^}]*status=""succeeded""[^}]*\} 0", coordinator); // the sweep has ended: no open sweep's tasks
+        // The sweep has ended, so no open sweep has tasks. The coordinator samples the gauge every 5 s
+        // (TaskCountSampler.Interval), and the last sample may predate the end: wait up to three samples.
+        var ended = new Regex(@"seg_tasks\{[^}]*status=""succeeded""[^}]*\} 0");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!ended.IsMatch(coordinator) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            coordinator = await anonymous.GetStringAsync("metrics");
+        }
+        Assert.Matches(ended, coordinator);
         // Low cardinality: no label names a task or a sweep.
         Assert.DoesNotMatch("task_id|sweep_id|seg_task_id", coordinator + worker);
     }
