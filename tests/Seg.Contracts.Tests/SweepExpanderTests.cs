@@ -137,6 +137,18 @@ public class SweepExpanderTests
     }
 
     [Fact]
+    public void A_lookup_gives_every_task_as_the_expansion_does_in_any_order()
+    {
+        // The dispatcher rebuilds each task's parameters this way from the stored definition, in claim order.
+        var all = SweepExpander.Expand(SweepId, Grid).ToList();
+        var lookup = SweepExpander.Lookup(SweepId, SweepParser.ParseJson(SweepParser.ToJson(Grid)).Definition!);
+
+        Assert.Equal(all, Enumerable.Range(0, all.Count).Reverse().Select(i => lookup(i)).Reverse());
+        Assert.Throws<ArgumentOutOfRangeException>(() => lookup(all.Count));
+        Assert.Throws<ArgumentOutOfRangeException>(() => lookup(-1));
+    }
+
+    [Fact]
     public void A_million_task_sweep_counts_at_once_and_streams()
     {
         var definition = new SweepDefinition { Model = "tiny", Prompts = ["a cat"], Seeds = SeedSet.Range(0, 1_000_000) };

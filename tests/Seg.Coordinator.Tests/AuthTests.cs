@@ -284,10 +284,10 @@ public sealed class AuthTests(AuthFixture app) : IClassFixture<AuthFixture>
     private async Task<(Guid Sweep, Guid TaskId)> SweepWithImageAsync()
     {
         var sweep = await app.SubmitAsync(Sweep);
-        var task = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().FirstAsync(t => t.SweepId == sweep));
-        var parameters = JsonSerializer.Deserialize<Seg.Parameters.RenderParameters>(task.ParametersJson)!;
-        await app.StoreImageAsync(task.Id, sweep, parameters, "worker-auth");
-        return (sweep, task.Id);
+        var definition = Seg.Contracts.Sweeps.SweepParser.ParseYaml(Sweep).Definition!;
+        var task = Seg.Contracts.Sweeps.SweepExpander.TaskAt(sweep, definition, 0);
+        await app.StoreImageAsync(task.TaskId, sweep, task.Parameters, "worker-auth");
+        return (sweep, task.TaskId);
     }
 
     private static string Truncate(string text) => text.Length > 200 ? text[..200] : text;

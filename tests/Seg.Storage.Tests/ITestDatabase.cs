@@ -31,22 +31,4 @@ public static class DatabaseErrors
                 break;
         }
     }
-
-    /// <summary>Text that is not JSON in a JSON column (jsonb on PostgreSQL, TEXT with json_valid on SQLite).</summary>
-    public static void AssertNotJson(DbException error)
-    {
-        switch (error)
-        {
-            case PostgresException pg:
-                Assert.Equal(PostgresErrorCodes.InvalidTextRepresentation, pg.SqlState);
-                break;
-            case SqliteException sqlite:
-                Assert.Equal(SQLitePCL.raw.SQLITE_CONSTRAINT_CHECK, sqlite.SqliteExtendedErrorCode);
-                Assert.Contains("is_json", sqlite.Message);
-                break;
-            default:
-                Assert.Fail($"unexpected {error.GetType().Name}: {error.Message}");
-                break;
-        }
-    }
 }

@@ -29,7 +29,7 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
         var renderTaskColumns = await QueryStringsAsync(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'render_tasks' ORDER BY ordinal_position");
         Assert.Equal(
-            ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
+            ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id",
              "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "trace_parent", "resends"],
             renderTaskColumns);
 
@@ -45,7 +45,7 @@ public sealed class MigrationTests(EmptyPostgresDatabaseFixture fixture) : IClas
         var jsonb = await QueryStringsAsync(
             "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' ORDER BY 1");
         Assert.Equal(
-            ["images.model_file_hashes_json", "images.parameters_json", "images.timings_json", "render_tasks.parameters_json",
+            ["images.model_file_hashes_json", "images.parameters_json", "images.timings_json",
              "sweeps.definition_json", "sweeps.tags_json", "workers.devices_json", "workers.models_cached_json"],
             jsonb);
 

@@ -22,7 +22,7 @@ public sealed class SqliteSchemaTests(SqliteDatabaseFixture database) : IClassFi
             await QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"));
 
         Assert.Equal(
-            ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id", "parameters_json",
+            ["id", "sweep_id", "task_index", "status", "priority", "attempts", "last_error", "worker_id",
              "model", "created_at", "queued_at", "started_at", "finished_at", "gpu_seconds", "resends", "trace_parent"],
             await QueryAsync<string>("SELECT name FROM pragma_table_info('render_tasks') ORDER BY cid"));
         Assert.Equal(["TEXT"], await QueryAsync<string>("SELECT type FROM pragma_table_info('images') WHERE name = 'parameters_json'"));
@@ -166,7 +166,7 @@ public sealed class SqliteSchemaTests(SqliteDatabaseFixture database) : IClassFi
             await Assert.ThrowsAsync<SqliteException>(() => db.Database.ExecuteSqlRawAsync(sql));
 
         Assert.Contains("ck_render_tasks_status", (await RefusedAsync($"UPDATE render_tasks SET status = 'lost' WHERE id = '{taskText}'")).Message);
-        Assert.Contains("ck_render_tasks_parameters_json_is_json", (await RefusedAsync($"UPDATE render_tasks SET parameters_json = 'not json' WHERE id = '{taskText}'")).Message);
+        Assert.Contains("ck_sweeps_definition_json_is_json", (await RefusedAsync($"UPDATE sweeps SET definition_json = 'not json' WHERE id = '{sweepId.ToString().ToUpperInvariant()}'")).Message);
 
         var image = TestData.NewImage(sweepId, taskId);
         Assert.True(await new ProvenanceWriter(db, TimeProvider.System).TryInsertAsync(image, None));

@@ -53,10 +53,6 @@ public abstract class TaskBulkWriterTests(ITestDatabase database, ITestOutputHel
         Assert.Equal(stored.CreatedAt, last.CreatedAt);
         Assert.Equal(0, last.Attempts);
         Assert.Null(last.QueuedAt);
-        // jsonb normalises the text, SQLite keeps it as given; the value must survive either way.
-        using var parameters = JsonDocument.Parse(last.ParametersJson);
-        Assert.Equal(count - 1, parameters.RootElement.GetProperty("seed").GetInt32());
-        Assert.Equal("inf", parameters.RootElement.GetProperty("seg_blur_sigma").GetString());
     }
 
     [Fact]
@@ -137,21 +133,6 @@ public abstract class TaskBulkWriterTests(ITestDatabase database, ITestOutputHel
             new TaskBulkWriter(db, TimeProvider.System).InsertSweepAsync(sweep, tasks, CancellationToken.None));
 
         Assert.Contains("model must not be empty (task_index 15)", error.Message);
-        await AssertNothingStoredAsync(sweep.Id, tasks.Select(t => t.Id));
-    }
-
-    [Fact]
-    public async Task Invalid_json_parameters_roll_back()
-    {
-        var sweep = TestData.NewSweep();
-        var tasks = TestData.NewTasks(5).ToList();
-        tasks[4] = tasks[4] with { ParametersJson = "{not json" };
-        await using var db = database.CreateContext();
-
-        var error = await Assert.ThrowsAnyAsync<DbException>(() =>
-            new TaskBulkWriter(db, TimeProvider.System).InsertSweepAsync(sweep, tasks, CancellationToken.None));
-
-        DatabaseErrors.AssertNotJson(error);
         await AssertNothingStoredAsync(sweep.Id, tasks.Select(t => t.Id));
     }
 

@@ -68,8 +68,8 @@ public sealed class TaskBulkWriterTriggersTests(PostgresDatabaseFixture database
         // The triggers are off only for the COPY of a sweep inserted by the same transaction; any other insert keeps the check.
         await using var db = database.CreateContext();
         var error = await Assert.ThrowsAsync<PostgresException>(() => db.Database.ExecuteSqlRawAsync(
-            "INSERT INTO render_tasks (id, sweep_id, task_index, status, priority, attempts, parameters_json, model, created_at, gpu_seconds, resends) " +
-            "VALUES (gen_random_uuid(), gen_random_uuid(), 0, 'pending', 0, 0, '{{}}', 'm', now(), 0, 0)"));
+            "INSERT INTO render_tasks (id, sweep_id, task_index, status, priority, attempts, model, created_at, gpu_seconds, resends) " +
+            "VALUES (gen_random_uuid(), gen_random_uuid(), 0, 'pending', 0, 0, 'm', now(), 0, 0)"));
         Assert.Equal(PostgresErrorCodes.ForeignKeyViolation, error.SqlState);
     }
 

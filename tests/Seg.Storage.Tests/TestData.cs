@@ -29,21 +29,7 @@ public static class TestData
     {
         for (var i = firstIndex; i < firstIndex + count; i++)
         {
-            var parameters = JsonSerializer.Serialize(new
-            {
-                prompt = "a photo of a cat",
-                negative_prompt = "",
-                seed = i,
-                width = 1024,
-                height = 1024,
-                steps = 25,
-                scheduler = "euler",
-                guidance_scale = 5.0,
-                seg_scale = 3.0,
-                seg_blur_sigma = "inf",
-                seg_layers = "mid",
-            });
-            yield return new NewRenderTask(Guid.NewGuid(), i, "tiny-sdxl", parameters);
+            yield return new NewRenderTask(Guid.NewGuid(), i, "tiny-sdxl");
         }
     }
 

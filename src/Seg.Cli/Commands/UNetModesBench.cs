@@ -53,8 +53,9 @@ internal static class UNetModesBench
             using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
             {
                 o.GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL;
-                o.EnableProfiling = true;
+                // The prefix first: setting EnableProfiling passes the prefix it has then.
                 o.ProfileOutputPathPrefix = Path.Combine(profileDirectory, "flops");
+                o.EnableProfiling = true;
             }))
             {
                 using var runOptions = new RunOptions();
@@ -73,7 +74,11 @@ internal static class UNetModesBench
             // count as work.
             var times = Modes.ToDictionary(m => m.Name, _ => new List<double>());
             var cpuTimes = Modes.ToDictionary(m => m.Name, _ => new List<double>());
-            using (var unet = new UNetSession(patchedPath, sessions, weights, o => o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")))
+            using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
+            {
+                o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                LowMemory(o);
+            }))
             {
                 using var runOptions = new RunOptions();
                 var inputs = Modes.ToDictionary(m => m.Name, m => Inputs(unet, info, m, latent));
@@ -101,8 +106,10 @@ internal static class UNetModesBench
             double blurShare, forkShare;
             using (var unet = new UNetSession(patchedPath, sessions, weights, o =>
             {
-                o.EnableProfiling = true;
+                // The prefix first: setting EnableProfiling passes the prefix it has then.
                 o.ProfileOutputPathPrefix = Path.Combine(profileDirectory, "unet");
+                o.EnableProfiling = true;
+                LowMemory(o);
             }))
             {
                 using var runOptions = new RunOptions();
@@ -120,6 +127,18 @@ internal static class UNetModesBench
             Directory.Delete(profileDirectory, recursive: true);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// No memory pattern and no CPU arena: the modes' six batch layouts would each keep a planned block, and the arena
+    /// keeps the largest call's memory, which at 1024x1024 (10 GB of weights, three rows) went past the machine's 24 GB.
+    /// Without them each call allocates and frees its own tensors (megabytes each, a negligible share of a call that
+    /// takes tens of seconds), alike for every mode.
+    /// </summary>
+    private static void LowMemory(SessionOptions options)
+    {
+        options.EnableMemoryPattern = false;
+        options.EnableCpuMemArena = false;
     }
 
     private static double ProcessCpuMilliseconds()

@@ -51,12 +51,26 @@ public static class SweepExpander
     }
 
     /// <summary>The task at <paramref name="taskIndex"/>, as <see cref="Expand"/> would give it.</summary>
-    public static RenderTaskSpec TaskAt(Guid sweepId, SweepDefinition definition, long taskIndex)
+    public static RenderTaskSpec TaskAt(Guid sweepId, SweepDefinition definition, long taskIndex) =>
+        Lookup(sweepId, definition)(taskIndex);
+
+    /// <summary>
+    /// The tasks of one sweep by index, with the axes resolved once: for callers that look up many tasks of a sweep
+    /// (the dispatcher rebuilds each task's parameters from the stored definition and the task's index).
+    /// </summary>
+    /// <param name="sweepId">The sweep's id, the namespace of the task ids.</param>
+    /// <param name="definition">A sweep that passed validation.</param>
+    /// <returns>The task at an index, as <see cref="Expand"/> would give it; an index outside the sweep throws.</returns>
+    /// <exception cref="ArgumentException">The definition cannot be expanded (see <see cref="Expand"/>).</exception>
+    public static Func<long, RenderTaskSpec> Lookup(Guid sweepId, SweepDefinition definition)
     {
         var grid = new Grid(definition);
-        ArgumentOutOfRangeException.ThrowIfNegative(taskIndex);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(taskIndex, grid.Count);
-        return grid.TaskAt(sweepId, taskIndex);
+        return taskIndex =>
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(taskIndex);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(taskIndex, grid.Count);
+            return grid.TaskAt(sweepId, taskIndex);
+        };
     }
 
     private static IEnumerable<RenderTaskSpec> Stream(Guid sweepId, Grid grid, long firstTaskIndex)

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Seg.Contracts.Messages;
+using Seg.Coordinator.IntegrationEvents;
 using Seg.Parameters;
 using Seg.ServiceDefaults;
 using Seg.Storage;
@@ -33,6 +33,8 @@ namespace Seg.Coordinator.Dispatch;
 /// <param name="claims">The dispatcher's queries and claims on the same context.</param>
 /// <param name="tasks">Task transitions on the same context.</param>
 /// <param name="sweeps">Sweep transitions on the same context.</param>
+/// <param name="expansions">The tasks' render parameters, from their sweeps' stored definitions.</param>
+/// <param name="progress">Completes a sweep whose last tasks the round failed.</param>
 /// <param name="sendEndpoints">MassTransit's send endpoints.</param>
 /// <param name="broker">Tells when the broker connection came back, and since when it has been up.</param>
 /// <param name="options">Coordinator options.</param>
@@ -45,6 +47,8 @@ public sealed partial class DispatchRound(
     DispatchClaims claims,
     TaskTransitions tasks,
     SweepTransitions sweeps,
+    SweepExpansions expansions,
+    SweepProgress progress,
     ISendEndpointProvider sendEndpoints,
     BrokerConnection broker,
     IOptions<CoordinatorOptions> options,
@@ -62,10 +66,22 @@ public sealed partial class DispatchRound(
     /// <summary>Runs one round.</summary>
     /// <param name="cancellationToken">Cancels the round (nothing is marked; sent messages are sent again later).</param>
     /// <returns>How many tasks the round took: sent again, sent, or failed because their parameters could not be read.</returns>
-    public async Task<int> RunAsync(CancellationToken cancellationToken) =>
-        await ResendLostAsync(cancellationToken).ConfigureAwait(false)
-        + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false)
-        + await sweeps.CancelPendingOfCancelledAsync(CancelBatch, cancellationToken).ConfigureAwait(false);
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var taken = await ResendLostAsync(cancellationToken).ConfigureAwait(false)
+            + await DispatchPendingAsync(cancellationToken).ConfigureAwait(false)
+            + await sweeps.CancelPendingOfCancelledAsync(CancelBatch, cancellationToken).ConfigureAwait(false);
+        // No worker event will end a task failed here: its sweep is completed now if that was its last task.
+        foreach (var sweepId in _failedSweeps)
+        {
+            await progress.TryCompleteAsync(sweepId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return taken;
+    }
+
+    /// <summary>Sweeps of the tasks this round failed because their parameters could not be had.</summary>
+    private readonly HashSet<Guid> _failedSweeps = [];
 
     /// <summary>Pending tasks of a cancelled large sweep marked per round: about a second of work, so rounds go on between.</summary>
     private const int CancelBatch = 20_000;
@@ -163,7 +179,7 @@ public sealed partial class DispatchRound(
         return batch.Count;
     }
 
-    /// <summary>Sends one message per task, failing those whose parameters cannot be read; returns the tasks sent.</summary>
+    /// <summary>Sends one message per task, failing those whose parameters cannot be had; returns the tasks sent.</summary>
     private async Task<List<RenderTaskRecord>> SendAsync(IReadOnlyList<RenderTaskRecord> batch, CancellationToken cancellationToken)
     {
         var sent = new List<RenderTaskRecord>(batch.Count);
@@ -172,17 +188,21 @@ public sealed partial class DispatchRound(
             return sent;
         }
 
+        var sweepsOfBatch = await expansions.GetAsync(db, batch.Select(t => t.SweepId), cancellationToken).ConfigureAwait(false);
         using var sendTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         sendTimeout.CancelAfter(SendTimeout);
         var endpoint = await sendEndpoints.GetSendEndpoint(new Uri($"queue:{options.Value.RenderTaskQueue}")).ConfigureAwait(false);
         foreach (var task in batch)
         {
-            if (ToMessage(task) is not { } message)
+            // A task that cannot be rendered by this version is failed with the reason rather than left to stop every round.
+            if (ParametersOf(task, sweepsOfBatch, out var error) is not { } parameters)
             {
-                await tasks.TryMarkFailedAsync(task.Id, UnreadableParameters, 0, cancellationToken).ConfigureAwait(false);
+                await tasks.TryMarkFailedAsync(task.Id, error, 0, cancellationToken).ConfigureAwait(false);
+                _failedSweeps.Add(task.SweepId);
                 continue;
             }
 
+            var message = new RenderTask(task.Id, task.SweepId, task.TaskIndex, task.Attempts + 1, parameters);
             // The task's trace (begun at submit) continues here; MassTransit's send span and everything after are its children.
             using (var span = SegTelemetry.StartTaskActivity($"send {options.Value.RenderTaskQueue}", ActivityKind.Producer, task.TraceParent))
             {
@@ -208,23 +228,14 @@ public sealed partial class DispatchRound(
         Message = "Sent again task {TaskId} of sweep {SweepId}: it was running on worker {WorkerId}, which has sent no heartbeat since {Before:O}")]
     private partial void LogResentOrphaned(Guid taskId, Guid sweepId, string? workerId, DateTimeOffset before);
 
-    private const string UnreadableParameters = "parameters_json cannot be read as the render parameters of this version";
-
-    /// <summary>
-    /// The message for a task, or null when its stored parameters cannot be read (e.g. written by an incompatible
-    /// version): such a task is failed with the reason rather than left to stop every round.
-    /// </summary>
-    private static RenderTask? ToMessage(RenderTaskRecord task)
+    private static RenderParameters? ParametersOf(RenderTaskRecord task, IReadOnlyDictionary<Guid, SweepExpansion> expansionsOfBatch, out string error)
     {
-        try
+        if (!expansionsOfBatch.TryGetValue(task.SweepId, out var expansion))
         {
-            return JsonSerializer.Deserialize<RenderParameters>(task.ParametersJson) is { } parameters
-                ? new RenderTask(task.Id, task.SweepId, task.TaskIndex, task.Attempts + 1, parameters)
-                : null;
-        }
-        catch (JsonException)
-        {
+            error = $"sweep {task.SweepId} of the task does not exist";
             return null;
         }
+
+        return expansion.TryGet(task, out var parameters, out error) ? parameters : null;
     }
 }

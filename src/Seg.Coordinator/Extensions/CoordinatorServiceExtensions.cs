@@ -55,7 +55,7 @@ public static class CoordinatorServiceExtensions
     /// <see cref="ImageQueries"/>, <see cref="WorkerQueries"/>, <see cref="StuckTaskQuery"/>,
     /// <see cref="SweepProgress"/> (used by the consumers), <see cref="DispatchRound"/> and
     /// <see cref="InFlightRecovery"/>;</item>
-    /// <item>singleton <see cref="DispatchSignal"/>, <see cref="CoordinatorMetrics"/> and <see cref="PerSweepMetrics"/>;</item>
+    /// <item>singleton <see cref="DispatchSignal"/>, <see cref="SweepExpansions"/>, <see cref="CoordinatorMetrics"/> and <see cref="PerSweepMetrics"/>;</item>
     /// <item>the hosted <see cref="TaskDispatcher"/>, <see cref="StuckTaskMonitor"/>, <see cref="TaskCountSampler"/> and
     /// <see cref="BlobAuditService"/> (also a singleton).</item>
     /// </list>
@@ -102,6 +102,7 @@ public static class CoordinatorServiceExtensions
         // IMeterFactory for PerSweepMetrics (the hosts register it already; this keeps any other host working).
         services.AddMetrics();
         services.TryAddSingleton<PerSweepMetrics>();
+        services.TryAddSingleton<SweepExpansions>();
         services.TryAddScoped<DispatchRound>();
         services.TryAddScoped<InFlightRecovery>();
         services.AddHostedService<TaskDispatcher>();

@@ -173,7 +173,6 @@ public sealed class SweepSubmitter(
             spec.TaskId,
             checked((int)spec.TaskIndex),
             spec.Parameters.Model,
-            JsonSerializer.Serialize(spec.Parameters),
             SubmitSpan(sweepId, spec)));
 
         var result = await writer.InsertSweepAsync(sweep, tasks, cancellationToken).ConfigureAwait(false);

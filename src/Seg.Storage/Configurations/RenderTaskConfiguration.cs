@@ -27,7 +27,6 @@ public sealed class RenderTaskConfiguration : IEntityTypeConfiguration<RenderTas
         builder.Property(t => t.Status).HasConversion<LowerCaseEnumConverter<RenderTaskStatus>>().HasMaxLength(16);
         builder.Property(t => t.WorkerId).HasMaxLength(200);
         builder.Property(t => t.Model).HasMaxLength(200).IsRequired();
-        builder.Property(t => t.ParametersJson).HasColumnType("jsonb").IsRequired();
         builder.Property(t => t.TraceParent).HasMaxLength(55);
 
         builder.HasOne<Sweep>().WithMany().HasForeignKey(t => t.SweepId).OnDelete(DeleteBehavior.Cascade);

@@ -2,7 +2,8 @@ namespace Seg.Storage.Entities;
 
 /// <summary>
 /// One task = one image of a sweep. The table is also the outbox: the dispatcher publishes pending rows
-/// and marks them queued.
+/// and marks them queued. The task's render parameters are not a column: they follow from the sweep's stored
+/// definition and <see cref="TaskIndex"/> (the dispatcher expands them again), so a sweep's rows hold only what varies.
 /// </summary>
 public sealed class RenderTaskRecord
 {
@@ -29,9 +30,6 @@ public sealed class RenderTaskRecord
 
     /// <summary>Worker that runs or last ran the task.</summary>
     public string? WorkerId { get; set; }
-
-    /// <summary>Every resolved render parameter of the task as JSON (jsonb).</summary>
-    public string ParametersJson { get; set; } = "{}";
 
     /// <summary>Model name, kept as a column so workers and dashboards can filter by it.</summary>
     public string Model { get; set; } = "";

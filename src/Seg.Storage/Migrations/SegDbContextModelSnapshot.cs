@@ -281,11 +281,6 @@ namespace Seg.Storage.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("model");
 
-                    b.Property<string>("ParametersJson")
-                        .IsRequired()
-                        .HasColumnType("jsonb")
-                        .HasColumnName("parameters_json");
-
                     b.Property<int>("Priority")
                         .HasColumnType("integer")
                         .HasColumnName("priority");

@@ -1,12 +1,14 @@
 namespace Seg.Storage.Tasks;
 
-/// <summary>One task of a sweep being stored.</summary>
+/// <summary>
+/// One task of a sweep being stored. Its render parameters are not stored with it: they are the expansion of the
+/// sweep's stored definition at the task's index (<c>SweepExpander</c>), which the dispatcher computes again.
+/// </summary>
 /// <param name="Id">Stable task id (the same sweep expands to the same ids).</param>
 /// <param name="TaskIndex">Position in the sweep's expansion, unique per sweep, &gt;= 0.</param>
 /// <param name="Model">Model name.</param>
-/// <param name="ParametersJson">Every resolved render parameter as JSON.</param>
 /// <param name="TraceParent">W3C <c>traceparent</c> of the task's submit span, or null when tracing is off.</param>
-public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string ParametersJson, string? TraceParent = null);
+public sealed record NewRenderTask(Guid Id, int TaskIndex, string Model, string? TraceParent = null);
 
 /// <summary>Outcome of storing a sweep.</summary>
 /// <param name="SweepId">Id of the stored sweep, or of the earlier sweep with the same idempotency key.</param>

@@ -34,7 +34,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
     /// <returns>The stored (or earlier) sweep's id, whether it was created, and its task count.</returns>
     /// <exception cref="ArgumentException">A sweep or task field breaks a rule; the message names it.</exception>
     /// <exception cref="DbException">
-    /// The database refused a row, e.g. a duplicate task id or parameters that are not JSON
+    /// The database refused a row, e.g. a duplicate task id
     /// (<see cref="PostgresException"/> on PostgreSQL, <see cref="SqliteException"/> on SQLite).
     /// </exception>
     /// <remarks>
@@ -125,7 +125,6 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
                 await importer.WriteAsync(pending, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(sweep.Priority, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken).ConfigureAwait(false);
-                await importer.WriteAsync(task.ParametersJson, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(task.Model, NpgsqlDbType.Varchar, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(sweep.CreatedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
                 await importer.WriteAsync(0.0, NpgsqlDbType.Double, cancellationToken).ConfigureAwait(false);
@@ -226,7 +225,7 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
             object?[] row =
             [
                 task.Id, sweep.Id, task.TaskIndex, RenderTaskStatus.Pending, sweep.Priority, 0,
-                task.ParametersJson, task.Model, sweep.CreatedAt, 0.0, 0, task.TraceParent,
+                task.Model, sweep.CreatedAt, 0.0, 0, task.TraceParent,
             ];
             for (var i = 0; i < row.Length; i++)
             {
@@ -252,7 +251,6 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         nameof(RenderTaskRecord.Status),
         nameof(RenderTaskRecord.Priority),
         nameof(RenderTaskRecord.Attempts),
-        nameof(RenderTaskRecord.ParametersJson),
         nameof(RenderTaskRecord.Model),
         nameof(RenderTaskRecord.CreatedAt),
         nameof(RenderTaskRecord.GpuSeconds),
@@ -338,11 +336,6 @@ public sealed class TaskBulkWriter(SegDbContext db, TimeProvider time)
         if (string.IsNullOrWhiteSpace(task.Model))
         {
             throw new ArgumentException($"task model must not be empty (task_index {task.TaskIndex})", "tasks");
-        }
-
-        if (string.IsNullOrWhiteSpace(task.ParametersJson))
-        {
-            throw new ArgumentException($"task parameters_json must not be empty (task_index {task.TaskIndex})", "tasks");
         }
     }
 }

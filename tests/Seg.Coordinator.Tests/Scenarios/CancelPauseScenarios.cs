@@ -132,23 +132,29 @@ public abstract class UnreadableTaskScenarios<TDatabase>(TwoInFlightFixture<TDat
     where TDatabase : ITestDatabase, new()
 {
     [Fact]
-    public async Task A_task_whose_parameters_cannot_be_read_is_failed_and_does_not_block_dispatch()
+    public async Task The_tasks_of_a_sweep_whose_definition_cannot_be_expanded_are_failed_and_do_not_block_dispatch()
     {
-        var sweep = await app.SubmitAsync("model: m\nprompts: [a cat]\nseeds: [1, 2, 3, 4]\n");
+        var first = await app.SubmitAsync("model: m\nprompts: [a cat]\nseeds: [1, 2, 3, 4]\n");
         var sent = await app.Queue.TakeAsync(2);
-        await app.WithDbAsync(db => db.RenderTasks.Where(t => t.SweepId == sweep && t.TaskIndex == 2)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ParametersJson, """{"prompt": "no model, no seed"}""")));
+        // Dispatched before the first sweep's rest (a higher priority), once there is room; its stored definition is
+        // then one this version cannot expand (as if written by another version).
+        var broken = await app.SubmitAsync("model: m\nprompts: [a dog]\nseeds: [5, 6]\npriority: 5\n");
+        await app.WithDbAsync(db => db.Sweeps.Where(s => s.Id == broken)
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.DefinitionJson, """{"prompt": "no model, no seed"}""")));
 
         await app.Worker.SucceedAsync(sent[0].Message);
         var next = await app.Queue.TakeAsync(1);
-        Assert.Equal(3, next[0].Message.TaskIndex);
-        var broken = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().SingleAsync(t => t.SweepId == sweep && t.TaskIndex == 2));
-        Assert.Equal(RenderTaskStatus.Failed, broken.Status);
-        Assert.Contains("parameters_json", broken.LastError, StringComparison.Ordinal);
+        Assert.Equal((first, 2), (next[0].Message.SweepId, next[0].Message.TaskIndex));
+        var failed = await app.WithDbAsync(db => db.RenderTasks.AsNoTracking().Where(t => t.SweepId == broken).ToListAsync());
+        Assert.All(failed, t => Assert.Equal(RenderTaskStatus.Failed, t.Status));
+        Assert.All(failed, t => Assert.Contains("definition_json cannot be expanded by this version", t.LastError, StringComparison.Ordinal));
 
         await app.Worker.SucceedAsync(sent[1].Message);
         await app.Worker.SucceedAsync(next[0].Message);
-        await app.WaitForSweepStatusAsync(sweep, "failed");
+        var last = await app.Queue.TakeAsync(1);
+        await app.Worker.SucceedAsync(last[0].Message);
+        await app.WaitForSweepStatusAsync(first, "succeeded");
+        await app.WaitForSweepStatusAsync(broken, "failed");
     }
 }
 

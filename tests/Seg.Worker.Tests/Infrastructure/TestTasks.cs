@@ -53,7 +53,6 @@ public static class TestTasks
             SweepId = t.SweepId,
             TaskIndex = (int)t.TaskIndex,
             Status = RenderTaskStatus.Queued,
-            ParametersJson = JsonSerializer.Serialize(t.Parameters),
             Model = t.Parameters.Model,
             CreatedAt = now,
             QueuedAt = now,
