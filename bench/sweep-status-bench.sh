@@ -4,6 +4,10 @@
 # GET the sweep and the sweep list R times each (p50/p95), and cancel it. Run by hand, not in CI (CI runs
 # SweepStatusScaleTests, the same steps at 3,000 tasks, for correctness only).
 #   bash bench/sweep-status-bench.sh [TASKS (default 1000000)] [REQUESTS (default 200)]
+# Before the measured submit, a warm-up sweep (SEG_BENCH_WARMUP_TASKS, default 200000; left pending) is submitted and
+# timed as the first submit after start, then SEG_BENCH_WARMUP_SECONDS (default 20) pass: a coordinator that has run
+# for a while has compiled its code at the JIT's final tier, while a process seconds old recompiles thousands of
+# methods meanwhile (in a freshly started coordinator the JIT took a quarter of the CPU of a million-task submit).
 # Environment: SEG_BENCH_PORT (coordinator, default 5090); the services as infra/dev-services.sh prints them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -55,6 +59,15 @@ for i in 1 2 3; do
 done
 # The same GET of a 10-task sweep, as a baseline of this machine's load at the time.
 echo "GET /api/sweeps/{id} of a 10-task sweep: $(for _ in $(seq 1 "$REQUESTS"); do timed "http://127.0.0.1:$PORT/api/sweeps/$SMALL"; done | percentiles)"
+
+WARMUP_TASKS=${SEG_BENCH_WARMUP_TASKS:-200000}
+if ((WARMUP_TASKS > 0)); then
+  start=$(date +%s.%N)
+  api -o /dev/null -H 'Content-Type: application/yaml' --data-binary "$(printf 'name: warm-up\nmodel: m\nprompts: [a]\nseeds: {start: 0, count: %s}\n' "$WARMUP_TASKS")" \
+    "http://127.0.0.1:$PORT/api/sweeps"
+  echo "first submit after start, $WARMUP_TASKS tasks (warm-up): $(echo "$(date +%s.%N) - $start" | bc) s"
+  sleep "${SEG_BENCH_WARMUP_SECONDS:-20}"
+fi
 
 SWEEP=$(printf 'name: big\nmodel: m\nprompts: [a photo of a cat]\nseeds: {start: 0, count: %s}\n' "$TASKS")
 start=$(date +%s.%N)
