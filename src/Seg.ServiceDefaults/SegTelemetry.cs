@@ -106,13 +106,15 @@ public static class SegTelemetry
     /// sampled). MassTransit writes the header only from its own send span, and the SDK makes no send span under an
     /// unsampled local parent, so the message would go out with no trace context and the consumer would start a new
     /// trace, sampled on its own: fragments of an unsampled task's trace would then be exported. A sampled send span
-    /// overwrites the header with its own id. (MassTransit issue 6241.)
+    /// overwrites the header with its own id. Nothing when this process does not trace. (MassTransit issue 6241.)
     /// </summary>
     /// <param name="headers">The outgoing message's headers.</param>
     public static void PropagateUnsampled(SendHeaders headers)
     {
         ArgumentNullException.ThrowIfNull(headers);
-        if (Activity.Current is { Recorded: false, IdFormat: ActivityIdFormat.W3C } current)
+        // Only where this process traces: elsewhere MassTransit propagates nothing either, and an unrecorded span of
+        // ASP.NET Core's (made without a listener) would otherwise tell a tracing consumer not to sample.
+        if (ActivitySource.HasListeners() && Activity.Current is { Recorded: false, IdFormat: ActivityIdFormat.W3C } current)
         {
             headers.Set(MessageTraceParentHeader, current.Id);
         }

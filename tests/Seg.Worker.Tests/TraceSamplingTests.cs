@@ -47,6 +47,16 @@ public sealed class TraceSamplingTests
     }
 
     [Fact]
+    public void A_process_that_does_not_trace_adds_no_trace_header()
+    {
+        using var request = new Activity("request").Start();
+        Assert.False(request.Recorded);
+        var headers = new DictionarySendHeaders();
+        SegTelemetry.PropagateUnsampled(headers);
+        Assert.False(headers.TryGetHeader(SegTelemetry.MessageTraceParentHeader, out _));
+    }
+
+    [Fact]
     public void A_sampled_tasks_stored_context_continues_recorded_and_the_header_is_left_to_MassTransits_send_span()
     {
         using var provider = Sdk.CreateTracerProviderBuilder().AddSource(SegTelemetry.Name).SetSampler(new ParentBasedSampler(new AlwaysOnSampler())).Build();
