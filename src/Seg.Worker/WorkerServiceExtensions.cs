@@ -23,7 +23,7 @@ public static class WorkerServiceExtensions
     /// <summary>
     /// Registers <see cref="WorkerOptions"/> (section <c>Worker</c>, validated at startup), the
     /// <see cref="PipelinePool"/>, the renderer of <see cref="WorkerOptions.RenderMode"/>, the consumer's helpers,
-    /// the device check and <see cref="HeartbeatService"/>, and the shutdown timeouts: consumers get
+    /// the device check, <see cref="HeartbeatService"/> and <see cref="LeftBehindTaskRelease"/>, and the shutdown timeouts: consumers get
     /// <see cref="WorkerOptions.DrainTimeoutSeconds"/> to finish, then their renders are cancelled and their tasks
     /// released. Call before <c>AddSegMassTransit</c>, so the device check runs before the bus starts and the
     /// heartbeats stop after it.
@@ -48,6 +48,9 @@ public static class WorkerServiceExtensions
                 : ActivatorUtilities.CreateInstance<PipelineTaskRenderer>(provider));
         services.AddSingleton<WorkerStats>();
         services.AddSingleton<PendingRenders>();
+        services.AddSingleton<TasksInHand>();
+        services.AddSingleton<LeftBehindTaskRelease>();
+        services.AddHostedService(provider => provider.GetRequiredService<LeftBehindTaskRelease>());
         services.AddScoped<TaskRecords>();
         services.AddScoped<TaskImageStore>();
 

@@ -26,6 +26,7 @@ namespace Seg.Worker.Consumers;
 /// <param name="renderer">The renderer of the configured mode.</param>
 /// <param name="store">Blob upload and provenance.</param>
 /// <param name="pending">Renders kept for a retry of their storing.</param>
+/// <param name="inHand">The tasks this worker's consumes hold now.</param>
 /// <param name="stats">Counters for heartbeats and metrics.</param>
 /// <param name="options">Worker options.</param>
 /// <param name="logger">Logger.</param>
@@ -35,6 +36,7 @@ public sealed partial class RenderTaskConsumer(
     ITaskRenderer renderer,
     TaskImageStore store,
     PendingRenders pending,
+    TasksInHand inHand,
     WorkerStats stats,
     IOptions<WorkerOptions> options,
     ILogger<RenderTaskConsumer> logger) : IConsumer<RenderTask>
@@ -49,6 +51,9 @@ public sealed partial class RenderTaskConsumer(
     public async Task Consume(ConsumeContext<RenderTask> context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        // Before the start marks it running here, so that a task running on this worker is always in hand while its
+        // consume runs (LeftBehindTaskRelease gives back the others).
+        inHand.Take(context.Message.TaskId);
         try
         {
             await ConsumeOnceAsync(context).ConfigureAwait(false);
@@ -57,6 +62,10 @@ public sealed partial class RenderTaskConsumer(
                                   && !context.CancellationToken.IsCancellationRequested)
         {
             await WaitOutAsync(context, e).ConfigureAwait(false);
+        }
+        finally
+        {
+            inHand.Drop(context.Message.TaskId);
         }
     }
 

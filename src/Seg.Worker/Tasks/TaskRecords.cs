@@ -29,4 +29,16 @@ public sealed class TaskRecords(SegDbContext db)
     /// <returns>True when the task is running on <paramref name="workerId"/>.</returns>
     public Task<bool> IsRunningOnAsync(Guid taskId, string workerId, CancellationToken cancellationToken) =>
         db.RenderTasks.AnyAsync(t => t.Id == taskId && t.Status == RenderTaskStatus.Running && t.WorkerId == workerId, cancellationToken);
+
+    /// <summary>Ids of the tasks running on <paramref name="workerId"/> that started before <paramref name="startedBefore"/>.</summary>
+    /// <param name="workerId">Worker id.</param>
+    /// <param name="startedBefore">Only tasks started before this.</param>
+    /// <param name="limit">Most ids.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The ids, oldest start first.</returns>
+    public async Task<IReadOnlyList<Guid>> RunningOnAsync(string workerId, DateTimeOffset startedBefore, int limit, CancellationToken cancellationToken) =>
+        await db.RenderTasks.AsNoTracking()
+            .Where(t => t.Status == RenderTaskStatus.Running && t.WorkerId == workerId && t.StartedAt < startedBefore)
+            .OrderBy(t => t.StartedAt).Take(limit).Select(t => t.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
 }
