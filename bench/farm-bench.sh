@@ -9,9 +9,7 @@
 #        over OTLP/HTTP to a local sink that accepts and drops them (python3)
 #   metrics  only the /metrics scrape (no OTLP endpoint, so no spans)
 #   traces   only the spans over OTLP (Telemetry__Metrics=false: no /metrics, not scraped)
-#   sampled  as on, with head sampling of whole task traces: OTEL_TRACES_SAMPLER=parentbased_traceidratio and
-#            OTEL_TRACES_SAMPLER_ARG=${SEG_BENCH_TRACE_RATIO:-0.1} (the fraction of tasks traced)
-# Default "on"; "off on off on" (or "off sampled off sampled") compares the cost (docs/performance.md), interleaved so that drift hits both.
+# Default "on"; "off on off on" compares the cost (docs/performance.md), interleaved so that drift hits both.
 # Environment: SEG_BENCH_WORKER_SLOTS (slots per worker, default 8), SEG_BENCH_MAX_IN_FLIGHT (the coordinator's
 # Coordinator:MaxInFlight, default 4 x the two workers' slots: tasks sent but not ended, so each worker has a prefetched
 # task ready while its result travels back), SEG_BENCH_PORT (coordinator, 5080; the workers' probes on the next two ports).
@@ -76,11 +74,10 @@ start_farm() {
   case $mode in
     off) telemetry=(Telemetry__Metrics=false Telemetry__Tracing=false) ;;
     metrics) telemetry=(Telemetry__Tracing=false) ;;
-    on | traces | sampled)
+    on | traces)
       [[ -n $SINK_PID ]] || start_sink
       telemetry=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
       [[ $mode == traces ]] && telemetry+=(Telemetry__Metrics=false)
-      [[ $mode == sampled ]] && telemetry+=(OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG="${SEG_BENCH_TRACE_RATIO:-0.1}")
       ;;
   esac
   env "${telemetry[@]}" ASPNETCORE_URLS="http://127.0.0.1:$PORT" Logging__LogLevel__Default=Warning Coordinator__MaxInFlight="$MAX_IN_FLIGHT" \
@@ -94,7 +91,7 @@ start_farm() {
     FARM_PIDS+=($!)
   done
   PIDS+=("${FARM_PIDS[@]}")
-  if [[ ($mode == on || $mode == sampled || $mode == metrics) && -n ${SEG_PROMETHEUS_DIR:-} ]]; then
+  if [[ ($mode == on || $mode == metrics) && -n ${SEG_PROMETHEUS_DIR:-} ]]; then
     printf '%s' "$SEG_API_KEY" >"$SEG_PROMETHEUS_DIR/coordinator-token"
     printf '[{"targets": ["127.0.0.1:%s"]}]' "$PORT" >"$SEG_PROMETHEUS_DIR/targets/coordinator-bench.json"
     printf '[{"targets": ["127.0.0.1:%s", "127.0.0.1:%s"]}]' "$((PORT + 1))" "$((PORT + 2))" >"$SEG_PROMETHEUS_DIR/targets/worker-bench.json"
@@ -120,7 +117,7 @@ stop_farm() {
 }
 
 for mode in $MODES; do
-  [[ $mode =~ ^(on|off|metrics|traces|sampled)$ ]] || { echo "SEG_BENCH_OBSERVABILITY: '$mode' is not one of on, off, metrics, traces, sampled" >&2; exit 2; }
+  [[ $mode =~ ^(on|off|metrics|traces)$ ]] || { echo "SEG_BENCH_OBSERVABILITY: '$mode' is not one of on, off, metrics, traces" >&2; exit 2; }
   echo "## observability $mode"
   start_farm "$mode"
   # SEG_BENCH=web runs `seg bench web` on the same farm instead (bench/web-bench.sh).
@@ -129,7 +126,7 @@ for mode in $MODES; do
 done
 if [[ $MODES == *" "* ]]; then
   echo "## median end-to-end throughput per mode (tasks/s, each run's median of its sweeps)"
-  for mode in off metrics traces on sampled; do
+  for mode in off metrics traces on; do
     rates=$(grep -h "end-to-end throughput" "$LOGS"/bench-"$mode"-*.txt 2>/dev/null | grep -oE '[0-9]+ tasks/s' | grep -oE '^[0-9]+' | tr '\n' ' ' || true)
     if [[ -n $rates ]]; then echo "$mode: $rates"; fi
   done

@@ -143,12 +143,8 @@ public sealed class SdxlPipeline : IDisposable
         var layouts = new Dictionary<bool, (BatchLayout Layout, UNetBinding Binding)>();
         var denoise = Stopwatch.StartNew();
         var denoiseSpan = PipelineTelemetry.ActivitySource.StartActivity("seg.denoise");
-        if (denoiseSpan is { IsAllDataRequested: true })
-        {
-            // Only on a sampled span: an unsampled one only carries the trace's context.
-            denoiseSpan.SetTag("seg.steps", request.Steps);
-            denoiseSpan.SetTag("seg.images", images);
-        }
+        denoiseSpan?.SetTag("seg.steps", request.Steps);
+        denoiseSpan?.SetTag("seg.images", images);
         var guided = new float[latentSize];
         var deviceResident = _sessions.ActiveProvider == ExecutionProviderKind.Cuda && _options.ExecutionProvider.CudaSettings.EnableCudaGraph;
 

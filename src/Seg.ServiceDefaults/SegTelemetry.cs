@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using MassTransit;
 using Seg.Parameters;
 
 namespace Seg.ServiceDefaults;
@@ -32,10 +31,7 @@ public static class SegTelemetry
     /// <summary>
     /// Starts a span of the task's own trace: the child of <paramref name="traceParent"/> (the task's submit span, kept
     /// in the task row) when there is one, else of the current span. Links to the current span (a dispatch round, say) so
-    /// the batch that carried the task stays one click away. The stored parent counts as remote (it was made by another
-    /// process, or long ago): for a task whose trace was not sampled (flag <c>00</c>) the SDK then still makes a span,
-    /// unrecorded, that carries the task's trace id on to the message, instead of none, which would leave the send
-    /// under the dispatch round's trace and its decision (see <see cref="PropagateUnsampled"/>).
+    /// the batch that carried the task stays one click away.
     /// </summary>
     /// <param name="name">Span name.</param>
     /// <param name="kind">Span kind.</param>
@@ -43,7 +39,7 @@ public static class SegTelemetry
     /// <returns>The started span, or null when nobody listens.</returns>
     public static Activity? StartTaskActivity(string name, ActivityKind kind, string? traceParent)
     {
-        if (traceParent is null || !ActivityContext.TryParse(traceParent, null, isRemote: true, out var parent))
+        if (traceParent is null || !ActivityContext.TryParse(traceParent, null, out var parent))
         {
             return ActivitySource.StartActivity(name, kind);
         }
@@ -87,38 +83,6 @@ public static class SegTelemetry
     /// <returns>The traceparent, or null.</returns>
     public static string? TraceParentOf(Activity? activity) =>
         activity is { IdFormat: ActivityIdFormat.W3C } ? activity.Id : null;
-
-    /// <summary>
-    /// <paramref name="activity"/> when it records its data (a sampled span), else null: set attributes through it, so
-    /// that a span made only to carry an unsampled trace's context costs no attribute (<c>activity.Recording()?.SetTag(...)</c>).
-    /// </summary>
-    /// <param name="activity">A span, or null.</param>
-    /// <returns>The span, or null.</returns>
-    public static Activity? Recording(this Activity? activity) => activity is { IsAllDataRequested: true } ? activity : null;
-
-    /// <summary>
-    /// The MassTransit header that carries the W3C traceparent of the sending span (MassTransit's <c>DiagnosticHeaders.ActivityId</c>).
-    /// </summary>
-    public const string MessageTraceParentHeader = MassTransit.Logging.DiagnosticHeaders.ActivityId;
-
-    /// <summary>
-    /// Sets <see cref="MessageTraceParentHeader"/> to the current span when that span is not recorded (its trace was not
-    /// sampled). MassTransit writes the header only from its own send span, and the SDK makes no send span under an
-    /// unsampled local parent, so the message would go out with no trace context and the consumer would start a new
-    /// trace, sampled on its own: fragments of an unsampled task's trace would then be exported. A sampled send span
-    /// overwrites the header with its own id. Nothing when this process does not trace. (MassTransit issue 6241.)
-    /// </summary>
-    /// <param name="headers">The outgoing message's headers.</param>
-    public static void PropagateUnsampled(SendHeaders headers)
-    {
-        ArgumentNullException.ThrowIfNull(headers);
-        // Only where this process traces: elsewhere MassTransit propagates nothing either, and an unrecorded span of
-        // ASP.NET Core's (made without a listener) would otherwise tell a tracing consumer not to sample.
-        if (ActivitySource.HasListeners() && Activity.Current is { Recorded: false, IdFormat: ActivityIdFormat.W3C } current)
-        {
-            headers.Set(MessageTraceParentHeader, current.Id);
-        }
-    }
 
     /// <summary>Sets the task's attributes: sweep and task id, model, seed, blur sigma and the scales.</summary>
     /// <param name="activity">The span, or null (then nothing happens).</param>

@@ -124,13 +124,6 @@ public static class ServiceDefaultsExtensions
         return app;
     }
 
-    /// <summary>Every sent and published message carries an unsampled trace's context too (<see cref="SegTelemetry.PropagateUnsampled"/>).</summary>
-    private static void PropagateUnsampledTraces(IBusFactoryConfigurator cfg)
-    {
-        cfg.ConfigureSend(send => send.UseExecute(context => SegTelemetry.PropagateUnsampled(context.Headers)));
-        cfg.ConfigurePublish(publish => publish.UseExecute(context => SegTelemetry.PropagateUnsampled(context.Headers)));
-    }
-
     private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
     private static bool IsAzureSdkSpan(Activity? activity) => activity?.Source.Name.StartsWith("Azure.", StringComparison.Ordinal) == true;
@@ -184,7 +177,6 @@ public static class ServiceDefaultsExtensions
             {
                 bus.UsingInMemory((context, cfg) =>
                 {
-                    PropagateUnsampledTraces(cfg);
                     configureBus?.Invoke(context, cfg);
                     cfg.ConfigureEndpoints(context);
                 });
@@ -204,7 +196,6 @@ public static class ServiceDefaultsExtensions
                         host.Username(rabbit.Username);
                         host.Password(rabbit.Password);
                     });
-                    PropagateUnsampledTraces(cfg);
                     configureBus?.Invoke(context, cfg);
                     cfg.ConfigureEndpoints(context);
                 });

@@ -288,28 +288,6 @@ public sealed partial class ChartTests(DeployFixture fixture)
     }
 
     [Fact]
-    public async Task The_trace_sampler_reaches_both_programs_when_set_and_the_SDK_default_stays_when_not()
-    {
-        var sampled = await _chart.RenderAsync([SegFarmChart.TestValues("traces-sampled.yaml")]);
-        var defaults = await _chart.RenderAsync([]);
-        foreach (var component in new[] { "coordinator", "worker" })
-        {
-            var env = Env(sampled, component);
-            Assert.Equal("parentbased_traceidratio", env["OTEL_TRACES_SAMPLER"]);
-            Assert.Equal("0.1", env["OTEL_TRACES_SAMPLER_ARG"]);
-            Assert.Equal("http://otel-collector.monitoring:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-            Assert.DoesNotContain(Env(defaults, component).Keys, key => key.StartsWith("OTEL_TRACES_SAMPLER", StringComparison.Ordinal));
-        }
-
-        // 0 is a ratio (nothing traced), not "unset".
-        var none = await _chart.RenderAsync([], new Dictionary<string, string> { ["farm.tracesSamplerArg"] = "0" });
-        Assert.Equal("0", Env(none, "worker")["OTEL_TRACES_SAMPLER_ARG"]);
-        var misspelt = await _chart.TemplateAsync([], new Dictionary<string, string> { ["farm.tracesSampler"] = "ratio" });
-        Assert.False(misspelt.Succeeded, misspelt.ToString());
-        Assert.Contains("at '/farm/tracesSampler': value must be one of", misspelt.Stderr);
-    }
-
-    [Fact]
     public async Task Two_coordinator_replicas_are_allowed()
     {
         var manifests = await _chart.RenderAsync([], new Dictionary<string, string>());

@@ -138,17 +138,3 @@ prometheus.io/path: {{ .context.Values.metrics.path | quote }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
-
-{{/* The OpenTelemetry SDK's variables that both programs get: the OTLP endpoint and the trace sampler. */}}
-{{- define "seg-farm.telemetryEnv" -}}
-{{- with .Values.farm.otlpEndpoint }}
-  OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
-{{- end }}
-{{- with .Values.farm.tracesSampler }}
-  OTEL_TRACES_SAMPLER: {{ . | quote }}
-{{- end }}
-{{- /* 0 is a ratio (trace nothing), not "unset": compare the text. */}}
-{{- if ne (toString .Values.farm.tracesSamplerArg) "" }}
-  OTEL_TRACES_SAMPLER_ARG: {{ .Values.farm.tracesSamplerArg | toString | quote }}
-{{- end }}
-{{- end }}

@@ -174,8 +174,8 @@ public sealed partial class DispatchRound(
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         metrics.TasksDispatched(sent.Count);
-        activity.Recording()?.SetTag("seg.tasks.sent", sent.Count);
-        activity.Recording()?.SetTag("seg.sweeps", string.Join(",", sent.Select(t => t.SweepId).Distinct()));
+        activity?.SetTag("seg.tasks.sent", sent.Count);
+        activity?.SetTag("seg.sweeps", string.Join(",", sent.Select(t => t.SweepId).Distinct()));
         return batch.Count;
     }
 
@@ -207,10 +207,10 @@ public sealed partial class DispatchRound(
             using (var span = SegTelemetry.StartTaskActivity($"send {options.Value.RenderTaskQueue}", ActivityKind.Producer, task.TraceParent))
             {
                 SegTelemetry.SetTaskTags(span, task.Id, task.SweepId, message.Parameters);
-                span.Recording()?.SetTag("messaging.system", "rabbitmq");
-                span.Recording()?.SetTag("messaging.operation.type", "send");
-                span.Recording()?.SetTag("messaging.destination.name", options.Value.RenderTaskQueue);
-                span.Recording()?.SetTag("seg.attempt", message.Attempt);
+                span?.SetTag("messaging.system", "rabbitmq");
+                span?.SetTag("messaging.operation.type", "send");
+                span?.SetTag("messaging.destination.name", options.Value.RenderTaskQueue);
+                span?.SetTag("seg.attempt", message.Attempt);
                 await endpoint.Send(message, context => context.CorrelationId = task.Id, sendTimeout.Token).ConfigureAwait(false);
             }
 

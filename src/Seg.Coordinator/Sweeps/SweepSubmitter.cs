@@ -197,8 +197,8 @@ public sealed class SweepSubmitter(
         using var span = SegTelemetry.StartRootActivity("seg.task.submit", ActivityKind.Producer);
         SegTelemetry.SetTaskTags(span, spec.TaskId, sweepId, spec.Parameters);
         // Messaging conventions: the "create" operation of a message that is sent later (by the dispatcher).
-        span.Recording()?.SetTag("messaging.operation.type", "create");
-        span.Recording()?.SetTag("messaging.system", "rabbitmq");
+        span?.SetTag("messaging.operation.type", "create");
+        span?.SetTag("messaging.system", "rabbitmq");
         return SegTelemetry.TraceParentOf(span);
     }
 }

@@ -77,8 +77,7 @@ public sealed class ImageRecord
 
     /// <summary>
     /// OpenTelemetry trace id (32 lower-case hex digits) of the render that stored this image, so a dashboard can go
-    /// from an image to its trace; null when tracing was off or the task's trace was not sampled (nothing was exported
-    /// to link to).
+    /// from an image to its trace; null when tracing was off.
     /// </summary>
     public string? TraceId { get; set; }
 }

@@ -57,8 +57,7 @@ public sealed class RenderTaskRecord
 
     /// <summary>
     /// W3C <c>traceparent</c> of the task's submit span (null when tracing was off at submit): the dispatch, the
-    /// broker, the worker's render and the completion continue this trace, so each task has one trace. Kept for an
-    /// unsampled trace too (flag <c>00</c>): it carries the sampling decision that every later span follows.
+    /// broker, the worker's render and the completion continue this trace, so each task has one trace.
     /// </summary>
     public string? TraceParent { get; set; }
 }

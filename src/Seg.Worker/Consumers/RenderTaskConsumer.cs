@@ -74,8 +74,8 @@ public sealed partial class RenderTaskConsumer(
         var task = context.Message;
         using var activity = SegTelemetry.ActivitySource.StartActivity("seg.render_task");
         SegTelemetry.SetTaskTags(activity, task.TaskId, task.SweepId, task.Parameters);
-        activity.Recording()?.SetTag("seg.worker_id", _workerId);
-        activity.Recording()?.SetTag("seg.attempt", task.Attempt);
+        activity?.SetTag("seg.worker_id", _workerId);
+        activity?.SetTag("seg.attempt", task.Attempt);
 
         var start = await StartAsync(context, activity).ConfigureAwait(false);
         if (start is null)
@@ -90,13 +90,13 @@ public sealed partial class RenderTaskConsumer(
         }
         catch (PermanentTaskFailureException e)
         {
-            activity.Recording()?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             await FailAsync(context, e.Message, permanent: true, context.CancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // The drain time ran out (or the bus stopped): give the task back; the message returns to the queue.
-            activity.Recording()?.SetTag("seg.outcome", "released");
+            activity?.SetTag("seg.outcome", "released");
             await ReleaseAsync(task).ConfigureAwait(false);
             throw;
         }
@@ -104,14 +104,14 @@ public sealed partial class RenderTaskConsumer(
         {
             // Not retried (any more): record the failure so the task does not stay "running" on this worker, then
             // let MassTransit fault the message (Fault<RenderTask>, error queue).
-            activity.Recording()?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             await FailAfterErrorAsync(context, e).ConfigureAwait(false);
             throw;
         }
         catch (Exception e)
         {
-            activity.Recording()?.SetStatus(ActivityStatusCode.Error, e.Message);
-            activity.Recording()?.SetTag("seg.outcome", "retrying");
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.SetTag("seg.outcome", "retrying");
             retrying = true;
             throw;
         }
@@ -138,7 +138,7 @@ public sealed partial class RenderTaskConsumer(
             start = new TaskStart(TaskStartOutcome.Started);
         }
 
-        activity.Recording()?.SetTag("seg.start", start.Outcome.ToString());
+        activity?.SetTag("seg.start", start.Outcome.ToString());
         switch (start.Outcome)
         {
             case TaskStartOutcome.Started:
@@ -195,9 +195,9 @@ public sealed partial class RenderTaskConsumer(
                 using (var span = SegTelemetry.ActivitySource.StartActivity("seg.render"))
                 {
                     render = await renderer.RenderAsync(task, request, cancellationToken).ConfigureAwait(false);
-                    span.Recording()?.SetTag("seg.device", render.Device);
-                    span.Recording()?.SetTag("seg.execution_provider", render.ExecutionProvider);
-                    span.Recording()?.SetTag("seg.gpu_seconds", render.GpuSeconds);
+                    span?.SetTag("seg.device", render.Device);
+                    span?.SetTag("seg.execution_provider", render.ExecutionProvider);
+                    span?.SetTag("seg.gpu_seconds", render.GpuSeconds);
                 }
 
                 pending.Keep(task.TaskId, render);
@@ -208,7 +208,7 @@ public sealed partial class RenderTaskConsumer(
             }
             else
             {
-                activity.Recording()?.SetTag("seg.reused_render", true);
+                activity?.SetTag("seg.reused_render", true);
             }
 
             image = await store.StoreAsync(task, render, cancellationToken).ConfigureAwait(false);
@@ -217,7 +217,7 @@ public sealed partial class RenderTaskConsumer(
         }
         else
         {
-            activity.Recording()?.SetTag("seg.finished_from_stored_image", true);
+            activity?.SetTag("seg.finished_from_stored_image", true);
             gpuSeconds = StageSeconds(image).GetValueOrDefault(Stages.Device);
         }
 
@@ -228,14 +228,14 @@ public sealed partial class RenderTaskConsumer(
             {
                 // Cancelled (or failed) by the coordinator while rendering: the image stays, the task does not change.
                 LogEndedDuringRender(task.TaskId, row?.Status);
-                activity.Recording()?.SetTag("seg.outcome", "ended_meanwhile");
+                activity?.SetTag("seg.outcome", "ended_meanwhile");
                 return;
             }
         }
 
         await context.Publish(Succeeded(image, gpuSeconds), cancellationToken).ConfigureAwait(false);
         stats.RecordSucceeded(gpuSeconds);
-        activity.Recording()?.SetTag("seg.outcome", "succeeded");
+        activity?.SetTag("seg.outcome", "succeeded");
         LogRendered(task.TaskId, image.Device, gpuSeconds, image.BlobUri);
     }
 

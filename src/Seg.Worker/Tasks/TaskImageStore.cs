@@ -51,12 +51,12 @@ public sealed partial class TaskImageStore(
         StoredImage stored;
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.upload"))
         {
-            span.Recording()?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
             var watch = Stopwatch.StartNew();
             stored = await UploadAsync(task, render.Png, cancellationToken).ConfigureAwait(false);
             timings[Stages.Upload] = watch.Elapsed.TotalSeconds;
-            span.Recording()?.SetTag("seg.blob_name", stored.BlobName);
-            span.Recording()?.SetTag("seg.blob_outcome", stored.Outcome.ToString());
+            span?.SetTag("seg.blob_name", stored.BlobName);
+            span?.SetTag("seg.blob_outcome", stored.Outcome.ToString());
         }
 
         if (stored.ContainerCreated)
@@ -67,18 +67,18 @@ public sealed partial class TaskImageStore(
         var record = NewRecord(task, render, stored, timings);
         using (var span = SegTelemetry.ActivitySource.StartActivity("seg.provenance"))
         {
-            span.Recording()?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
+            span?.SetTag(SegTelemetry.TaskIdTag, task.TaskId.ToString());
             // Database conventions on the logical operation; Npgsql's own span below it carries the statement.
-            span.Recording()?.SetTag("db.system.name", "postgresql");
-            span.Recording()?.SetTag("db.operation.name", "INSERT");
-            span.Recording()?.SetTag("db.collection.name", "images");
+            span?.SetTag("db.system.name", "postgresql");
+            span?.SetTag("db.operation.name", "INSERT");
+            span?.SetTag("db.collection.name", "images");
             if (await provenance.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
             {
                 return record;
             }
 
             // Another attempt stored the row first (it names the same blob): that row is the task's provenance.
-            span.Recording()?.SetTag("seg.provenance_existed", true);
+            span?.SetTag("seg.provenance_existed", true);
             return await records.FindImageAsync(task.TaskId, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"provenance of task {task.TaskId} was neither inserted nor found");
         }
